@@ -1,0 +1,57 @@
+/** `modelgate serve`: the one command that is not an SDK client. */
+import type { Command } from 'commander';
+import { ConfigError, loadServeConfig, redact, type ServeFlags } from '../server/config.js';
+import { startServer } from '../server/main.js';
+
+export function serveCommand(program: Command): void {
+  program.command('serve')
+    .description('run the registry (SQLite and local blobs under --data-dir by default)')
+    .option('--port <port>', 'port to listen on (MODELGATE_PORT)', undefined)
+    .option('--host <host>', 'address to bind (MODELGATE_HOST, default 127.0.0.1)')
+    .option('--data-dir <dir>', 'where state lives (MODELGATE_DATA_DIR, default ./modelgate-data)')
+    .option('--database <url>', 'SQLite file path or postgres:// URL (MODELGATE_DATABASE)')
+    .option('--blobs <dir>', 'blob store directory (MODELGATE_BLOBS, default <data-dir>/blobs)')
+    .option('--max-blob-size <size>', 'largest upload accepted, e.g. 20G (MODELGATE_MAX_BLOB_SIZE)')
+    .option('--allow-webhook-hosts <list>', 'comma list of hosts webhooks may call (MODELGATE_ALLOW_WEBHOOK_HOSTS)')
+    .action(async (flags: ServeFlags) => {
+      let config;
+      try {
+        config = loadServeConfig(flags, process.env);
+      } catch (err) {
+        if (err instanceof ConfigError) fail(err.message);
+        throw err;
+      }
+      let server;
+      try {
+        server = await startServer(config, { logger: { level: process.env.MODELGATE_LOG_LEVEL ?? 'info' } });
+      } catch (err) {
+        fail(startupMessage(err, config.database, config.port));
+      }
+      if (server.adminToken) {
+        console.log(`admin token: ${server.adminToken}`);
+        console.log(`(also written to ${config.dataDir}/admin-token; it is shown only once)`);
+      }
+      console.log(`modelgate listening on ${server.url} (database: ${redact(config.database)}, blobs: ${config.blobs})`);
+      const stop = async () => {
+        await server.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
+
+function startupMessage(err: unknown, database: string, port: number): string {
+  const e = err as { code?: string; message?: string };
+  if (e.code === 'EADDRINUSE') return `port ${port} is already in use (choose another with --port)`;
+  if (e.code === 'EACCES') return `not allowed to listen on port ${port}`;
+  if (e.code === 'ECONNREFUSED') return `cannot reach the database at ${redact(database)}: connection refused`;
+  if (e.code === '3D000' || e.code === '28P01' || e.code === '28000') return `cannot use the database at ${redact(database)}: ${e.message}`;
+  if (e.code === 'SQLITE_CANTOPEN' || e.code === 'SQLITE_NOTADB') return `cannot open the SQLite database ${database}: ${e.message}`;
+  return `cannot start: ${e.message ?? String(err)}`;
+}
+
+function fail(message: string): never {
+  console.error(`modelgate: ${message}`);
+  process.exit(2);
+}

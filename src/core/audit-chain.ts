@@ -1,0 +1,62 @@
+/**
+ * The tamper-evident audit chain. Each entry's hash covers its own content (canonical JSON,
+ * including its sequence number) and the previous entry's hash, so editing, deleting,
+ * inserting or reordering any entry breaks every hash after it.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.js';
+import type { JournalRepository } from './ports.js';
+import type { AuditEntry } from './types.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export function auditEntryHash(entry: Omit<AuditEntry, 'hash'>): string {
+  const content = canonicalJson({
+    seq: entry.seq,
+    time: entry.time,
+    actor: entry.actor,
+    action: entry.action,
+    resource: entry.resource,
+    changes: entry.changes,
+    request_id: entry.requestId,
+  });
+  return createHash('sha256').update(entry.prevHash).update('\n').update(content).digest('hex');
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  /** How many entries were checked. */
+  entries: number;
+  headHash: string;
+  /** The first entry whose content, position or link is wrong; null when the chain verifies. */
+  firstBadSeq: number | null;
+  problem: string | null;
+}
+
+const PAGE = 5000;
+
+/** Recomputes the whole chain from the first entry and compares it with the stored head. */
+export async function verifyChain(journal: JournalRepository): Promise<ChainVerification> {
+  const head = await journal.head();
+  let expectedSeq = 1;
+  let prevHash = GENESIS_HASH;
+  let checked = 0;
+  const fail = (seq: number, problem: string): ChainVerification => ({
+    ok: false, entries: checked, headHash: head.auditHash, firstBadSeq: seq, problem,
+  });
+  for (;;) {
+    const page = await journal.auditRange(expectedSeq - 1, PAGE);
+    for (const entry of page) {
+      if (entry.seq !== expectedSeq) return fail(expectedSeq, `entry ${expectedSeq} is missing (next stored entry is ${entry.seq})`);
+      if (entry.prevHash !== prevHash) return fail(entry.seq, `entry ${entry.seq} does not link to the entry before it`);
+      if (auditEntryHash(entry) !== entry.hash) return fail(entry.seq, `entry ${entry.seq} was altered after it was written`);
+      prevHash = entry.hash;
+      expectedSeq += 1;
+      checked += 1;
+    }
+    if (page.length < PAGE) break;
+  }
+  if (checked !== head.auditSeq) return fail(checked + 1, `the chain ends at entry ${checked} but ${head.auditSeq} were written`);
+  if (prevHash !== head.auditHash) return fail(checked, `the last entry's hash does not match the recorded head`);
+  return { ok: true, entries: checked, headHash: head.auditHash, firstBadSeq: null, problem: null };
+}

@@ -1,0 +1,236 @@
+/**
+ * The ports core needs from the outside world. Adapters in db/ and blobs/ implement them;
+ * core never imports a driver. Every method may throw a ModelgateError; adapters translate
+ * driver failures (unique violations, lost connections) into core codes before they get here.
+ */
+import type {
+  ApiToken, AuditEntry, Lineage, ManifestFile, Model, OutboxEvent, Promotion, RiskTier, Role, Stage, Tags, User, Version,
+} from './types.js';
+
+/** A keyset cursor: the sort value and the id of the last row of the previous page. */
+export interface Cursor {
+  key: string | number;
+  id: string;
+}
+
+export type ModelSort = 'name' | 'created_at' | 'updated_at';
+
+export interface ModelQuery {
+  namePrefix?: string;
+  tags?: { key: string; value?: string }[];
+  includeArchived: boolean;
+  sort: ModelSort;
+  descending: boolean;
+  after?: Cursor;
+  limit: number;
+}
+
+export interface MetricCondition {
+  name: string;
+  op: '>=' | '>' | '<=' | '<' | '==' | '!=';
+  value: number;
+}
+
+export interface VersionQuery {
+  stage?: Stage;
+  tags?: { key: string; value?: string }[];
+  metrics?: MetricCondition[];
+  createdAfter?: string;
+  /** Versions are listed newest first unless ascending is set. */
+  ascending: boolean;
+  afterVersion?: number;
+  limit: number;
+}
+
+export interface NewModel {
+  id: string;
+  name: string;
+  description: string;
+  tags: Tags;
+  owner: string;
+  intendedUse: string;
+  restrictions: string;
+  riskTier: RiskTier | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+export type ModelPatch = Partial<Pick<Model, 'description' | 'tags' | 'owner' | 'intendedUse' | 'restrictions' | 'riskTier' | 'archived'>>;
+
+/** Models, their names (current and former) and their per-model version counter. */
+export interface ModelRepository {
+  insert(model: NewModel): Promise<void>;
+  /** Finds a model by its current name or, failing that, by a former name. */
+  findByName(name: string): Promise<Model | null>;
+  findById(id: string): Promise<Model | null>;
+  /** Whether a name is in use, as a current name or as the former name of a renamed model. */
+  nameUse(name: string): Promise<'current' | 'former' | null>;
+  /**
+   * Locks the model's row until the transaction ends, so that stage moves, alias moves
+   * and renames of one model are serialised across server processes.
+   */
+  lock(id: string): Promise<void>;
+  update(id: string, patch: ModelPatch, updatedAt: string): Promise<void>;
+  /** Renames; the old name keeps resolving to the same model. */
+  rename(id: string, oldName: string, newName: string, updatedAt: string): Promise<void>;
+  list(query: ModelQuery): Promise<Model[]>;
+  /** Atomically takes the next version number of the model: increasing, never reused. */
+  takeVersionNumber(id: string): Promise<number>;
+}
+
+export interface NewVersion {
+  id: string;
+  modelId: string;
+  version: number;
+  digest: string;
+  status: Version['status'];
+  stage: Stage;
+  files: ManifestFile[];
+  sourceUri: string | null;
+  metrics: Record<string, number>;
+  params: Record<string, string>;
+  tags: Tags;
+  description: string;
+  modelCard: string | null;
+  signature: unknown;
+  lineage: Lineage;
+  createdBy: string;
+  createdAt: string;
+}
+
+export type VersionPatch = Partial<Pick<Version, 'description' | 'tags' | 'modelCard'>>;
+
+/** Versions of models. Returned versions carry their aliases and the model's current name. */
+export interface VersionRepository {
+  insert(version: NewVersion): Promise<void>;
+  /** A version by number; deleted versions only when includeDeleted is set. */
+  get(modelId: string, version: number, includeDeleted?: boolean): Promise<Version | null>;
+  list(modelId: string, query: VersionQuery): Promise<Version[]>;
+  /** Non-deleted versions of the model currently in the stage. */
+  inStage(modelId: string, stage: Stage): Promise<Version[]>;
+  update(id: string, patch: VersionPatch, updatedAt: string): Promise<void>;
+  setStage(id: string, stage: Stage, updatedAt: string): Promise<void>;
+  markDeleted(id: string, deletedAt: string): Promise<void>;
+}
+
+export interface AliasRecord {
+  alias: string;
+  version: number;
+}
+
+export interface AliasRepository {
+  get(modelId: string, alias: string): Promise<AliasRecord | null>;
+  /** Creates the alias or moves it to another version. */
+  set(modelId: string, alias: string, version: number, updatedAt: string): Promise<void>;
+  delete(modelId: string, alias: string): Promise<void>;
+  forVersion(modelId: string, version: number): Promise<string[]>;
+}
+
+export interface PromotionQuery {
+  status?: Promotion['status'];
+  modelId?: string;
+  afterCreated?: Cursor;
+  limit: number;
+}
+
+export interface PromotionRepository {
+  insert(promotion: Omit<Promotion, 'model'>): Promise<void>;
+  get(id: string): Promise<Promotion | null>;
+  list(query: PromotionQuery): Promise<Promotion[]>;
+}
+
+export interface UserRepository {
+  insert(user: User): Promise<void>;
+  findByUsername(username: string): Promise<User | null>;
+  list(): Promise<User[]>;
+  count(): Promise<number>;
+}
+
+export interface TokenRepository {
+  insert(token: { id: string; userId: string; name: string; prefix: string; hash: string; createdAt: string }): Promise<void>;
+  /** The live (unrevoked) token with this hash, with its user. */
+  findActiveByHash(hash: string): Promise<{ token: ApiToken; user: User } | null>;
+  get(id: string): Promise<ApiToken | null>;
+  list(userId?: string): Promise<ApiToken[]>;
+  revoke(id: string, revokedAt: string): Promise<void>;
+}
+
+/** The registry-wide head of the audit chain and the outbox sequence. */
+export interface JournalHead {
+  auditSeq: number;
+  auditHash: string;
+  eventSeq: number;
+}
+
+export interface AuditQuery {
+  resource?: string;
+  actor?: string;
+  action?: string;
+  since?: string;
+  until?: string;
+  afterSeq?: number;
+  limit: number;
+}
+
+/** The audit chain and the event outbox, appended to inside the change's own transaction. */
+export interface JournalRepository {
+  /**
+   * Reads and locks the head until the transaction ends: every writer of the chain is
+   * serialised here, which is what makes the chain a chain across server processes.
+   */
+  lockHead(): Promise<JournalHead>;
+  setHead(head: JournalHead): Promise<void>;
+  appendAudit(entry: AuditEntry): Promise<void>;
+  appendEvent(event: OutboxEvent): Promise<void>;
+  /** The head without locking, for verification. */
+  head(): Promise<JournalHead>;
+  listAudit(query: AuditQuery): Promise<AuditEntry[]>;
+  /** Audit entries in seq order starting after `afterSeq`, for verify and export. */
+  auditRange(afterSeq: number, limit: number): Promise<AuditEntry[]>;
+  listEvents(afterSeq: number, limit: number): Promise<OutboxEvent[]>;
+}
+
+export interface Repositories {
+  models: ModelRepository;
+  versions: VersionRepository;
+  aliases: AliasRepository;
+  promotions: PromotionRepository;
+  users: UserRepository;
+  tokens: TokenRepository;
+  journal: JournalRepository;
+}
+
+/** Runs a unit of work: everything written inside `transaction` commits together or not at all. */
+export interface UnitOfWork {
+  transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
+  /** Repositories outside any transaction, for reads. */
+  readonly read: Repositories;
+}
+
+export interface BlobInfo {
+  digest: string;
+  size: number;
+}
+
+/**
+ * Content-addressed bytes. `put` streams the body to temporary storage while hashing it
+ * and makes it visible under its digest only once it is complete and durable: a reader
+ * never sees a partial blob. Identical bytes are stored once.
+ */
+export interface BlobStore {
+  put(body: AsyncIterable<Uint8Array>, options: { expectedDigest?: string; maxBytes: number }): Promise<BlobInfo>;
+  stat(digest: string): Promise<BlobInfo | null>;
+  /** Reads bytes [start, end] inclusive, or the whole blob. Null if the blob does not exist. */
+  read(digest: string, range?: { start: number; end: number }): Promise<AsyncIterable<Uint8Array> | null>;
+}
+
+export interface Clock {
+  /** Now, as an ISO-8601 UTC string with milliseconds: sortable as text on every database. */
+  now(): string;
+}
+
+export interface IdSource {
+  uuid(): string;
+  /** A URL-safe random secret of `bytes` bytes of entropy. */
+  secret(bytes: number): string;
+}

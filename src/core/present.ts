@@ -1,0 +1,90 @@
+/**
+ * The public JSON form of domain objects (snake_case). Used for API replies and for event
+ * data alike, so a webhook receiver sees exactly what a GET would have returned.
+ */
+import type { ApiToken, AuditEntry, Model, Promotion, User, Version } from './types.js';
+
+export function presentModel(model: Model) {
+  return {
+    name: model.name,
+    description: model.description,
+    tags: model.tags,
+    owner: model.owner,
+    intended_use: model.intendedUse,
+    restrictions: model.restrictions,
+    risk_tier: model.riskTier,
+    archived: model.archived,
+    former_names: model.formerNames,
+    created_by: model.createdBy,
+    created_at: model.createdAt,
+    updated_at: model.updatedAt,
+  };
+}
+
+export function presentVersion(version: Version) {
+  return {
+    model: version.model,
+    version: version.version,
+    digest: version.digest,
+    status: version.status,
+    stage: version.stage,
+    aliases: version.aliases,
+    files: version.files,
+    source_uri: version.sourceUri,
+    metrics: version.metrics,
+    params: version.params,
+    tags: version.tags,
+    description: version.description,
+    model_card: version.modelCard,
+    signature: version.signature ?? null,
+    lineage: version.lineage,
+    created_by: version.createdBy,
+    created_at: version.createdAt,
+    updated_at: version.updatedAt,
+  };
+}
+
+export function presentPromotion(promotion: Promotion) {
+  return {
+    id: promotion.id,
+    model: promotion.model,
+    version: promotion.version,
+    target: promotion.target,
+    reason: promotion.reason,
+    status: promotion.status,
+    requested_by: promotion.requestedBy,
+    created_at: promotion.createdAt,
+    decided_at: promotion.decidedAt,
+    checks: promotion.checks,
+    approvals: promotion.approvals,
+  };
+}
+
+export function presentUser(user: User) {
+  return { username: user.username, role: user.role, created_at: user.createdAt, created_by: user.createdBy };
+}
+
+export function presentToken(token: ApiToken) {
+  return {
+    id: token.id,
+    username: token.username,
+    name: token.name,
+    prefix: token.prefix,
+    created_at: token.createdAt,
+    revoked_at: token.revokedAt,
+  };
+}
+
+export function presentAuditEntry(entry: AuditEntry) {
+  return {
+    seq: entry.seq,
+    time: entry.time,
+    actor: entry.actor,
+    action: entry.action,
+    resource: entry.resource,
+    changes: entry.changes,
+    request_id: entry.requestId,
+    prev_hash: entry.prevHash,
+    hash: entry.hash,
+  };
+}

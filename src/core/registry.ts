@@ -1,0 +1,29 @@
+/** The registry: every service, built over one set of ports. The server and tests start here. */
+import type { CoreDeps } from './core-deps.js';
+import { AuditService } from './services/audit-service.js';
+import { BlobService } from './services/blob-service.js';
+import { IdentityService } from './services/identity-service.js';
+import { ModelService } from './services/model-service.js';
+import { ResolveService } from './services/resolve-service.js';
+import { StageService } from './services/stage-service.js';
+import { VersionService } from './services/version-service.js';
+
+export class Registry {
+  readonly models: ModelService;
+  readonly versions: VersionService;
+  readonly stages: StageService;
+  readonly resolver: ResolveService;
+  readonly audit: AuditService;
+  readonly identity: IdentityService;
+  readonly blobs: BlobService;
+
+  constructor(readonly deps: CoreDeps) {
+    this.models = new ModelService(deps);
+    this.versions = new VersionService(deps);
+    this.stages = new StageService(deps);
+    this.resolver = new ResolveService(deps);
+    this.audit = new AuditService(deps);
+    this.identity = new IdentityService(deps);
+    this.blobs = new BlobService(deps);
+  }
+}

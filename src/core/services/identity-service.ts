@@ -1,0 +1,133 @@
+/** Users, API tokens and authentication. Tokens are shown once and stored only as hashes. */
+import { createHash } from 'node:crypto';
+import { SYSTEM_ACTOR, hasRole, requireRole } from '../access.js';
+import { change, type CoreDeps } from '../core-deps.js';
+import { errors } from '../errors.js';
+import type { RequestContext } from '../journal.js';
+import { checkUsername } from '../names.js';
+import type { Repositories } from '../ports.js';
+import { presentToken, presentUser } from '../present.js';
+import { Roles, type Actor, type ApiToken, type Role, type User } from '../types.js';
+import type { ChangeLog } from '../journal.js';
+
+export interface IssuedToken {
+  token: string;
+  record: ApiToken;
+}
+
+const TOKEN_PREFIX = 'mgt_';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export class IdentityService {
+  constructor(private readonly deps: CoreDeps) {}
+
+  /**
+   * On an empty registry, creates the `admin` user and its first token. Returns the token,
+   * or null when users already exist. Safe when several servers start at once.
+   */
+  async bootstrap(): Promise<string | null> {
+    const ctx: RequestContext = { actor: SYSTEM_ACTOR, requestId: null };
+    return change(this.deps, ctx, async (repos, log) => {
+      await repos.journal.lockHead();
+      if ((await repos.users.count()) > 0) return null;
+      const user = await this.insertUser(repos, log, 'admin', 'admin', 'system');
+      const issued = await this.issueToken(repos, log, user, 'bootstrap');
+      return issued.token;
+    });
+  }
+
+  /** The actor behind a bearer token, or UNAUTHENTICATED. */
+  async authenticate(token: string): Promise<Actor> {
+    if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) throw errors.unauthenticated('the bearer token is not a modelgate token');
+    const found = await this.deps.uow.read.tokens.findActiveByHash(hashToken(token));
+    if (!found) throw errors.unauthenticated('the bearer token is unknown or revoked');
+    return { userId: found.user.id, username: found.user.username, role: found.user.role };
+  }
+
+  async createUser(ctx: RequestContext, input: { username: string; role: Role }): Promise<User> {
+    requireRole(ctx.actor, 'admin', 'creating a user');
+    checkUsername(input.username);
+    if (!Roles.includes(input.role)) throw errors.validation(`role must be one of ${Roles.join(', ')}`);
+    return change(this.deps, ctx, async (repos, log) => {
+      if (await repos.users.findByUsername(input.username)) throw errors.userExists(input.username);
+      return this.insertUser(repos, log, input.username, input.role, ctx.actor.username);
+    });
+  }
+
+  async listUsers(actor: Actor): Promise<User[]> {
+    requireRole(actor, 'admin', 'listing users');
+    return this.deps.uow.read.users.list();
+  }
+
+  async whoami(actor: Actor): Promise<User> {
+    const user = await this.deps.uow.read.users.findByUsername(actor.username);
+    if (!user) throw errors.userNotFound(actor.username);
+    return user;
+  }
+
+  /** Admins issue tokens for anyone; everyone else only for themselves. */
+  async createToken(ctx: RequestContext, input: { username?: string; name: string }): Promise<IssuedToken> {
+    const username = input.username ?? ctx.actor.username;
+    if (username !== ctx.actor.username) requireRole(ctx.actor, 'admin', 'creating a token for another user');
+    if (input.name.trim() === '' || input.name.length > 100) throw errors.validation('token name must be 1-100 characters');
+    return change(this.deps, ctx, async (repos, log) => {
+      const user = await repos.users.findByUsername(username);
+      if (!user) throw errors.userNotFound(username);
+      return this.issueToken(repos, log, user, input.name);
+    });
+  }
+
+  async listTokens(actor: Actor, username?: string): Promise<ApiToken[]> {
+    const repos = this.deps.uow.read;
+    if (hasRole(actor, 'admin') && username === undefined) return repos.tokens.list();
+    const target = username ?? actor.username;
+    if (target !== actor.username) requireRole(actor, 'admin', "listing another user's tokens");
+    const user = await repos.users.findByUsername(target);
+    if (!user) throw errors.userNotFound(target);
+    return repos.tokens.list(user.id);
+  }
+
+  async revokeToken(ctx: RequestContext, id: string): Promise<ApiToken> {
+    return change(this.deps, ctx, async (repos, log) => {
+      const token = await repos.tokens.get(id);
+      if (!token) throw errors.tokenNotFound(id);
+      if (token.username !== ctx.actor.username) requireRole(ctx.actor, 'admin', "revoking another user's token");
+      if (token.revokedAt) return token;
+      const now = this.deps.clock.now();
+      await repos.tokens.revoke(id, now);
+      const after = { ...token, revokedAt: now };
+      log.record({
+        action: 'token.revoked', resource: `tokens/${id}`, subject: '',
+        changes: { username: token.username, name: token.name }, data: { token: presentToken(after) },
+      });
+      return after;
+    });
+  }
+
+  private async insertUser(repos: Repositories, log: ChangeLog, username: string, role: Role, createdBy: string): Promise<User> {
+    const user: User = { id: this.deps.ids.uuid(), username, role, createdAt: this.deps.clock.now(), createdBy };
+    await repos.users.insert(user);
+    log.record({
+      action: 'user.created', resource: `users/${username}`, subject: '',
+      changes: { username, role }, data: { user: presentUser(user) },
+    });
+    return user;
+  }
+
+  private async issueToken(repos: Repositories, log: ChangeLog, user: User, name: string): Promise<IssuedToken> {
+    const token = TOKEN_PREFIX + this.deps.ids.secret(32);
+    const record: ApiToken = {
+      id: this.deps.ids.uuid(), userId: user.id, username: user.username, name,
+      prefix: token.slice(0, 12), createdAt: this.deps.clock.now(), revokedAt: null,
+    };
+    await repos.tokens.insert({ id: record.id, userId: user.id, name, prefix: record.prefix, hash: hashToken(token), createdAt: record.createdAt });
+    log.record({
+      action: 'token.created', resource: `tokens/${record.id}`, subject: '',
+      changes: { username: user.username, name, prefix: record.prefix }, data: { token: presentToken(record) },
+    });
+    return { token, record };
+  }
+}

@@ -1,0 +1,34 @@
+/** The deploy-time lookup: `production`, `staging`, `@alias` or a number → one ready version. */
+import type { CoreDeps } from '../core-deps.js';
+import { ModelgateError, errors } from '../errors.js';
+import type { Version } from '../types.js';
+import { requireModel, requireVersion } from './lookup.js';
+
+export class ResolveService {
+  constructor(private readonly deps: CoreDeps) {}
+
+  async resolve(modelName: string, ref: string): Promise<Version> {
+    const repos = this.deps.uow.read;
+    const model = await requireModel(repos, modelName);
+    let version: Version;
+    if (ref === 'production' || ref === 'staging') {
+      // Staging may hold several candidates: the newest one answers.
+      const inStage = await repos.versions.inStage(model.id, ref);
+      const newest = inStage.reduce<Version | undefined>((best, v) => (!best || v.version > best.version ? v : best), undefined);
+      if (!newest) throw new ModelgateError('VERSION_NOT_FOUND', `model ${JSON.stringify(model.name)} has no version in ${ref}`, { model: model.name, ref });
+      version = newest;
+    } else if (ref.startsWith('@')) {
+      const alias = await repos.aliases.get(model.id, ref.slice(1));
+      if (!alias) throw errors.aliasNotFound(model.name, ref.slice(1));
+      version = await requireVersion(repos, model, alias.version);
+    } else if (/^[1-9][0-9]{0,9}$/.test(ref)) {
+      version = await requireVersion(repos, model, Number(ref));
+    } else {
+      throw errors.invalidRef(ref);
+    }
+    if (version.status !== 'ready') {
+      throw new ModelgateError('VERSION_NOT_READY', `version ${version.version} of ${model.name} is ${version.status}`, { status: version.status });
+    }
+    return version;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Opens the database named by a URL: `postgres://...` for PostgreSQL, anything else is a
+ * SQLite file path. Migrations run on open; on PostgreSQL Kysely's migrator holds an
+ * advisory lock, so several servers starting at once migrate exactly once.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { migrations } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+/** What differs between the two databases, as capabilities rather than dialect checks. */
+export interface DbCapabilities {
+  /** `SELECT ... FOR UPDATE` row locks. SQLite has one writer at a time and needs none. */
+  rowLocks: boolean;
+}
+
+export interface DbHandle {
+  db: Kysely<Database>;
+  capabilities: DbCapabilities;
+  kind: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+export interface OpenOptions {
+  /** PostgreSQL only: the schema to use (created if missing). Tests use one per run. */
+  schema?: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(url: string, options: OpenOptions = {}): Promise<DbHandle> {
+  const handle = isPostgresUrl(url) ? await openPostgres(url, options) : openSqlite(url);
+  try {
+    await migrate(handle.db);
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  return handle;
+}
+
+function openSqlite(path: string): DbHandle {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const database = new SQLite(path);
+  database.pragma('journal_mode = WAL');
+  // FULL: a transaction that returned is on disk, even if the machine loses power.
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 10000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, kind: 'sqlite', capabilities: { rowLocks: false }, close: () => db.destroy() };
+}
+
+async function openPostgres(url: string, options: OpenOptions): Promise<DbHandle> {
+  const schema = options.schema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+  if (schema) {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // Surface a bad URL or a server that is down now, as one clear error, not on first request.
+  const client = await pool.connect();
+  client.release();
+  pool.on('error', () => { /* an idle client died; the pool replaces it */ });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'postgres', capabilities: { rowLocks: true }, close: () => db.destroy() };
+}
+
+async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}

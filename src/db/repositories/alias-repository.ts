@@ -1,0 +1,29 @@
+import type { Kysely } from 'kysely';
+import type { AliasRecord, AliasRepository } from '../../core/ports.js';
+import type { Database } from '../schema.js';
+
+export class KyselyAliasRepository implements AliasRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(modelId: string, alias: string): Promise<AliasRecord | null> {
+    const row = await this.db.selectFrom('aliases').select(['alias', 'version'])
+      .where('model_id', '=', modelId).where('alias', '=', alias).executeTakeFirst();
+    return row ? { alias: row.alias, version: Number(row.version) } : null;
+  }
+
+  async set(modelId: string, alias: string, version: number, updatedAt: string): Promise<void> {
+    await this.db.insertInto('aliases').values({ model_id: modelId, alias, version, updated_at: updatedAt })
+      .onConflict((oc) => oc.columns(['model_id', 'alias']).doUpdateSet({ version, updated_at: updatedAt }))
+      .execute();
+  }
+
+  async delete(modelId: string, alias: string): Promise<void> {
+    await this.db.deleteFrom('aliases').where('model_id', '=', modelId).where('alias', '=', alias).execute();
+  }
+
+  async forVersion(modelId: string, version: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('aliases').select('alias')
+      .where('model_id', '=', modelId).where('version', '=', version).orderBy('alias').execute();
+    return rows.map((r) => r.alias);
+  }
+}

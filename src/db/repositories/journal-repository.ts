@@ -1,0 +1,84 @@
+import { sql, type Kysely } from 'kysely';
+import type { AuditQuery, JournalHead, JournalRepository } from '../../core/ports.js';
+import type { AuditEntry, OutboxEvent } from '../../core/types.js';
+import type { DbCapabilities } from '../connect.js';
+import type { AuditLogTable, Database } from '../schema.js';
+import { fromJson, likePrefix, toJson } from './json.js';
+
+export class KyselyJournalRepository implements JournalRepository {
+  constructor(private readonly db: Kysely<Database>, private readonly caps: DbCapabilities) {}
+
+  async lockHead(): Promise<JournalHead> {
+    const q = this.db.selectFrom('journal_head').selectAll().where('id', '=', 1);
+    const row = await (this.caps.rowLocks ? q.forUpdate() : q).executeTakeFirstOrThrow();
+    return toHead(row);
+  }
+
+  async setHead(head: JournalHead): Promise<void> {
+    await this.db.updateTable('journal_head')
+      .set({ audit_seq: head.auditSeq, audit_hash: head.auditHash, event_seq: head.eventSeq })
+      .where('id', '=', 1).execute();
+  }
+
+  async head(): Promise<JournalHead> {
+    return toHead(await this.db.selectFrom('journal_head').selectAll().where('id', '=', 1).executeTakeFirstOrThrow());
+  }
+
+  async appendAudit(e: AuditEntry): Promise<void> {
+    await this.db.insertInto('audit_log').values({
+      seq: e.seq, time: e.time, actor: e.actor, action: e.action, resource: e.resource, changes: toJson(e.changes),
+      request_id: e.requestId, prev_hash: e.prevHash, hash: e.hash,
+    }).execute();
+  }
+
+  async appendEvent(e: OutboxEvent): Promise<void> {
+    await this.db.insertInto('outbox_events').values({
+      seq: e.seq, id: e.id, type: e.type, subject: e.subject, time: e.time, actor: e.actor, data: toJson(e.data),
+    }).execute();
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    let q = this.db.selectFrom('audit_log').selectAll();
+    if (query.resource) {
+      const resource = query.resource.replace(/\/+$/, '');
+      q = q.where((eb) => eb.or([
+        eb('resource', '=', resource),
+        sql<boolean>`resource like ${likePrefix(resource + '/')} escape '\\'`,
+      ]));
+    }
+    if (query.actor) q = q.where('actor', '=', query.actor);
+    if (query.action) {
+      q = query.action.endsWith('.*')
+        ? q.where(sql<boolean>`action like ${likePrefix(query.action.slice(0, -1))} escape '\\'`)
+        : q.where('action', '=', query.action);
+    }
+    if (query.since) q = q.where('time', '>=', query.since);
+    if (query.until) q = q.where('time', '<', query.until);
+    if (query.afterSeq !== undefined) q = q.where('seq', '<', query.afterSeq);
+    const rows = await q.orderBy('seq', 'desc').limit(query.limit).execute();
+    return rows.map(toEntry);
+  }
+
+  async auditRange(afterSeq: number, limit: number): Promise<AuditEntry[]> {
+    const rows = await this.db.selectFrom('audit_log').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+    return rows.map(toEntry);
+  }
+
+  async listEvents(afterSeq: number, limit: number): Promise<OutboxEvent[]> {
+    const rows = await this.db.selectFrom('outbox_events').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq), id: r.id, type: r.type, subject: r.subject, time: r.time, actor: r.actor, data: fromJson(r.data),
+    }));
+  }
+}
+
+function toHead(row: { audit_seq: number | string; audit_hash: string; event_seq: number | string }): JournalHead {
+  return { auditSeq: Number(row.audit_seq), auditHash: row.audit_hash, eventSeq: Number(row.event_seq) };
+}
+
+function toEntry(row: AuditLogTable): AuditEntry {
+  return {
+    seq: Number(row.seq), time: row.time, actor: row.actor, action: row.action, resource: row.resource,
+    changes: fromJson(row.changes), requestId: row.request_id, prevHash: row.prev_hash, hash: row.hash,
+  };
+}

@@ -1,0 +1,141 @@
+import { sql, type Kysely } from 'kysely';
+import type { NewVersion, VersionPatch, VersionQuery, VersionRepository } from '../../core/ports.js';
+import type { Stage, Version, VersionStatus } from '../../core/types.js';
+import type { Database, VersionsTable } from '../schema.js';
+import { fromJson, toJson } from './json.js';
+
+type Row = VersionsTable & { model_name: string };
+
+export class KyselyVersionRepository implements VersionRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(v: NewVersion): Promise<void> {
+    await this.db.insertInto('versions').values({
+      id: v.id, model_id: v.modelId, version: v.version, digest: v.digest, status: v.status, stage: v.stage,
+      files: toJson(v.files), source_uri: v.sourceUri, metrics: toJson(v.metrics), params: toJson(v.params),
+      tags: toJson(v.tags), description: v.description, model_card: v.modelCard,
+      signature: v.signature === null || v.signature === undefined ? null : toJson(v.signature),
+      lineage: toJson(v.lineage), created_by: v.createdBy, created_at: v.createdAt, updated_at: v.createdAt,
+      left_development_at: null, deleted_at: null,
+    }).execute();
+    const metrics = Object.entries(v.metrics).map(([name, value]) => ({ version_id: v.id, model_id: v.modelId, name, value }));
+    if (metrics.length > 0) await this.db.insertInto('version_metrics').values(metrics).execute();
+    await this.writeTags(v.id, v.modelId, v.tags);
+    const files = v.files.map((f) => ({ version_id: v.id, path: f.path, digest: f.digest, size: f.size }));
+    for (let i = 0; i < files.length; i += 500) await this.db.insertInto('version_files').values(files.slice(i, i + 500)).execute();
+  }
+
+  async get(modelId: string, version: number, includeDeleted = false): Promise<Version | null> {
+    const row = await this.base()
+      .where('v.model_id', '=', modelId).where('v.version', '=', version)
+      .$if(!includeDeleted, (q) => q.where('v.deleted_at', 'is', null))
+      .executeTakeFirst();
+    if (!row) return null;
+    const aliases = await this.db.selectFrom('aliases').select('alias')
+      .where('model_id', '=', modelId).where('version', '=', version).orderBy('alias').execute();
+    return toVersion(row, aliases.map((a) => a.alias));
+  }
+
+  async list(modelId: string, query: VersionQuery): Promise<Version[]> {
+    let q = this.base().where('v.model_id', '=', modelId).where('v.deleted_at', 'is', null);
+    if (query.stage) q = q.where('v.stage', '=', query.stage);
+    if (query.createdAfter) q = q.where('v.created_at', '>', query.createdAfter);
+    for (const m of query.metrics ?? []) {
+      q = q.where(({ exists, selectFrom }) => exists(
+        selectFrom('version_metrics as vm').select('vm.version_id')
+          .whereRef('vm.version_id', '=', 'v.id').where('vm.name', '=', m.name)
+          .where(sql<boolean>`vm.value ${sql.raw(m.op === '==' ? '=' : m.op === '!=' ? '<>' : m.op)} ${m.value}`),
+      ));
+    }
+    for (const tag of query.tags ?? []) {
+      q = q.where(({ exists, selectFrom }) => exists(
+        selectFrom('version_tags as vt').select('vt.version_id').whereRef('vt.version_id', '=', 'v.id')
+          .where('vt.key', '=', tag.key)
+          .$if(tag.value !== undefined, (s) => s.where('vt.value', '=', tag.value!)),
+      ));
+    }
+    if (query.afterVersion !== undefined) q = q.where('v.version', query.ascending ? '>' : '<', query.afterVersion);
+    const rows = await q.orderBy('v.version', query.ascending ? 'asc' : 'desc').limit(query.limit).execute();
+    if (rows.length === 0) return [];
+    const aliases = await this.db.selectFrom('aliases').select(['alias', 'version'])
+      .where('model_id', '=', modelId).where('version', 'in', rows.map((r) => r.version)).orderBy('alias').execute();
+    return rows.map((row) => toVersion(row, aliases.filter((a) => a.version === row.version).map((a) => a.alias)));
+  }
+
+  async inStage(modelId: string, stage: Stage): Promise<Version[]> {
+    const rows = await this.base().where('v.model_id', '=', modelId).where('v.stage', '=', stage)
+      .where('v.deleted_at', 'is', null).orderBy('v.version', 'desc').execute();
+    const result: Version[] = [];
+    for (const row of rows) {
+      const aliases = await this.db.selectFrom('aliases').select('alias')
+        .where('model_id', '=', modelId).where('version', '=', row.version).orderBy('alias').execute();
+      result.push(toVersion(row, aliases.map((a) => a.alias)));
+    }
+    return result;
+  }
+
+  async update(id: string, patch: VersionPatch, updatedAt: string): Promise<void> {
+    await this.db.updateTable('versions').set({
+      ...(patch.description !== undefined && { description: patch.description }),
+      ...(patch.modelCard !== undefined && { model_card: patch.modelCard }),
+      ...(patch.tags !== undefined && { tags: toJson(patch.tags) }),
+      updated_at: updatedAt,
+    }).where('id', '=', id).execute();
+    if (patch.tags !== undefined) {
+      const row = await this.db.selectFrom('versions').select('model_id').where('id', '=', id).executeTakeFirstOrThrow();
+      await this.db.deleteFrom('version_tags').where('version_id', '=', id).execute();
+      await this.writeTags(id, row.model_id, patch.tags);
+    }
+  }
+
+  async setStage(id: string, stage: Stage, updatedAt: string): Promise<void> {
+    await this.db.updateTable('versions')
+      .set((eb) => ({
+        stage,
+        updated_at: updatedAt,
+        left_development_at: stage === 'development' ? eb.ref('left_development_at') : eb.fn.coalesce('left_development_at', eb.val(updatedAt)),
+      }))
+      .where('id', '=', id).execute();
+  }
+
+  async markDeleted(id: string, deletedAt: string): Promise<void> {
+    await this.db.updateTable('versions').set({ deleted_at: deletedAt, updated_at: deletedAt }).where('id', '=', id).execute();
+  }
+
+  private base() {
+    return this.db.selectFrom('versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
+      .selectAll('v').select('m.name as model_name');
+  }
+
+  private async writeTags(versionId: string, modelId: string, tags: Record<string, string>): Promise<void> {
+    const rows = Object.entries(tags).map(([key, value]) => ({ version_id: versionId, model_id: modelId, key, value }));
+    if (rows.length > 0) await this.db.insertInto('version_tags').values(rows).execute();
+  }
+}
+
+function toVersion(row: Row, aliases: string[]): Version {
+  return {
+    id: row.id,
+    modelId: row.model_id,
+    model: row.model_name,
+    version: Number(row.version),
+    digest: row.digest,
+    status: row.status as VersionStatus,
+    stage: row.stage as Stage,
+    aliases,
+    files: fromJson(row.files),
+    sourceUri: row.source_uri,
+    metrics: fromJson(row.metrics),
+    params: fromJson(row.params),
+    tags: fromJson(row.tags),
+    description: row.description,
+    modelCard: row.model_card,
+    signature: fromJson(row.signature),
+    lineage: fromJson(row.lineage),
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    leftDevelopmentAt: row.left_development_at,
+    deletedAt: row.deleted_at,
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The database schema as Kysely sees it: one `*Table` per table, snake_case columns. JSON
+ * lives in text columns and timestamps are ISO-8601 text, so one schema runs unchanged on
+ * SQLite and PostgreSQL. Integer columns that may exceed 2^31 are bigint on PostgreSQL and
+ * arrive as strings there; repositories convert them with Number() at the edge.
+ */
+import type { Generated } from 'kysely';
+
+type BigInt = number | string;
+
+export interface ModelsTable {
+  id: string;
+  name: string;
+  description: string;
+  tags: string;
+  owner: string;
+  intended_use: string;
+  restrictions: string;
+  risk_tier: string | null;
+  archived: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  last_version: number;
+}
+
+export interface ModelFormerNamesTable {
+  name: string;
+  model_id: string;
+}
+
+export interface ModelTagsTable {
+  model_id: string;
+  key: string;
+  value: string;
+}
+
+export interface VersionsTable {
+  id: string;
+  model_id: string;
+  version: number;
+  digest: string;
+  status: string;
+  stage: string;
+  files: string;
+  source_uri: string | null;
+  metrics: string;
+  params: string;
+  tags: string;
+  description: string;
+  model_card: string | null;
+  signature: string | null;
+  lineage: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  left_development_at: string | null;
+  deleted_at: string | null;
+}
+
+export interface VersionMetricsTable {
+  version_id: string;
+  model_id: string;
+  name: string;
+  value: number;
+}
+
+export interface VersionTagsTable {
+  version_id: string;
+  model_id: string;
+  key: string;
+  value: string;
+}
+
+export interface VersionFilesTable {
+  version_id: string;
+  path: string;
+  digest: string;
+  size: BigInt;
+}
+
+export interface AliasesTable {
+  model_id: string;
+  alias: string;
+  version: number;
+  updated_at: string;
+}
+
+export interface PromotionsTable {
+  id: string;
+  model_id: string;
+  version: number;
+  target: string;
+  reason: string;
+  status: string;
+  requested_by: string;
+  created_at: string;
+  decided_at: string | null;
+  checks: string;
+  approvals: string;
+}
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  role: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface AuditLogTable {
+  seq: BigInt;
+  time: string;
+  actor: string;
+  action: string;
+  resource: string;
+  changes: string;
+  request_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface OutboxEventsTable {
+  seq: BigInt;
+  id: string;
+  type: string;
+  subject: string;
+  time: string;
+  actor: string;
+  data: string;
+}
+
+export interface JournalHeadTable {
+  id: Generated<number>;
+  audit_seq: BigInt;
+  audit_hash: string;
+  event_seq: BigInt;
+}
+
+export interface Database {
+  models: ModelsTable;
+  model_former_names: ModelFormerNamesTable;
+  model_tags: ModelTagsTable;
+  versions: VersionsTable;
+  version_metrics: VersionMetricsTable;
+  version_tags: VersionTagsTable;
+  version_files: VersionFilesTable;
+  aliases: AliasesTable;
+  promotions: PromotionsTable;
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
+  outbox_events: OutboxEventsTable;
+  journal_head: JournalHeadTable;
+}

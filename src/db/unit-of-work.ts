@@ -1,0 +1,40 @@
+/** The Kysely implementation of core's UnitOfWork: one database transaction per unit. */
+import type { Kysely } from 'kysely';
+import type { Repositories, UnitOfWork } from '../core/ports.js';
+import type { DbCapabilities, DbHandle } from './connect.js';
+import { guard, translateDbError } from './errors.js';
+import { KyselyAliasRepository } from './repositories/alias-repository.js';
+import { KyselyTokenRepository, KyselyUserRepository } from './repositories/identity-repositories.js';
+import { KyselyJournalRepository } from './repositories/journal-repository.js';
+import { KyselyModelRepository } from './repositories/model-repository.js';
+import { KyselyPromotionRepository } from './repositories/promotion-repository.js';
+import { KyselyVersionRepository } from './repositories/version-repository.js';
+import type { Database } from './schema.js';
+
+function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories {
+  return {
+    models: guard(new KyselyModelRepository(db, caps)),
+    versions: guard(new KyselyVersionRepository(db)),
+    aliases: guard(new KyselyAliasRepository(db)),
+    promotions: guard(new KyselyPromotionRepository(db)),
+    users: guard(new KyselyUserRepository(db)),
+    tokens: guard(new KyselyTokenRepository(db)),
+    journal: guard(new KyselyJournalRepository(db, caps)),
+  };
+}
+
+export class KyselyUnitOfWork implements UnitOfWork {
+  readonly read: Repositories;
+
+  constructor(private readonly handle: DbHandle) {
+    this.read = repositories(handle.db, handle.capabilities);
+  }
+
+  async transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    try {
+      return await this.handle.db.transaction().execute((trx) => work(repositories(trx, this.handle.capabilities)));
+    } catch (err) {
+      throw translateDbError(err);
+    }
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The typed modelgate client. The CLI, the web UI and the integration tests all use it, and
+ * it uses nothing but the HTTP API. Failures throw ApiError with the server's stable code.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  AuditEntry, AuditVerification, Blob, CreateModel, CreateVersion, Model, Page, Promotion, Resolved, Role, Stage, Token,
+  UpdateModel, User, Version,
+} from './types.js';
+
+export * from './types.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = null,
+    readonly requestId: string | null = null,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ClientOptions {
+  /** The server's base URL, e.g. http://127.0.0.1:8080. */
+  url: string;
+  token?: string;
+  /** A fetch implementation; the global one by default. */
+  fetch?: typeof fetch;
+}
+
+type Query = object;
+
+export class ModelgateClient {
+  private readonly base: string;
+  private readonly token: string | undefined;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: ClientOptions) {
+    this.base = options.url.replace(/\/+$/, '');
+    this.token = options.token;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  // --- identity
+  whoami(): Promise<User> { return this.request('GET', '/api/v1/whoami'); }
+  createUser(body: { username: string; role: Role }): Promise<User> { return this.request('POST', '/api/v1/users', { body }); }
+  async listUsers(): Promise<User[]> { return (await this.request<{ users: User[] }>('GET', '/api/v1/users')).users; }
+  createToken(body: { name: string; username?: string }): Promise<Token & { token: string }> { return this.request('POST', '/api/v1/tokens', { body }); }
+  async listTokens(username?: string): Promise<Token[]> {
+    return (await this.request<{ tokens: Token[] }>('GET', '/api/v1/tokens', { query: { username } })).tokens;
+  }
+  revokeToken(id: string): Promise<Token> { return this.request('DELETE', `/api/v1/tokens/${enc(id)}`); }
+
+  // --- models
+  createModel(body: CreateModel): Promise<Model> { return this.request('POST', '/api/v1/models', { body }); }
+  getModel(name: string): Promise<Model> { return this.request('GET', `/api/v1/models/${enc(name)}`); }
+  listModels(query: Page & { name_prefix?: string; tag?: string[]; include_archived?: boolean; sort?: 'name' | 'created_at' | 'updated_at'; order?: 'asc' | 'desc' } = {}):
+    Promise<{ models: Model[]; next_page_token: string | null }> {
+    return this.request('GET', '/api/v1/models', { query });
+  }
+  updateModel(name: string, body: UpdateModel): Promise<Model> { return this.request('PATCH', `/api/v1/models/${enc(name)}`, { body }); }
+  renameModel(name: string, newName: string): Promise<Model> {
+    return this.request('POST', `/api/v1/models/${enc(name)}/rename`, { body: { new_name: newName } });
+  }
+  archiveModel(name: string): Promise<Model> { return this.request('POST', `/api/v1/models/${enc(name)}/archive`); }
+
+  // --- versions
+  createVersion(model: string, body: CreateVersion): Promise<Version> {
+    return this.request('POST', `/api/v1/models/${enc(model)}/versions`, { body });
+  }
+  getVersion(model: string, version: number): Promise<Version> {
+    return this.request('GET', `/api/v1/models/${enc(model)}/versions/${version}`);
+  }
+  listVersions(model: string, query: Page & { stage?: Stage; tag?: string[]; filter?: string[]; created_after?: string; order?: 'asc' | 'desc' } = {}):
+    Promise<{ versions: Version[]; next_page_token: string | null }> {
+    return this.request('GET', `/api/v1/models/${enc(model)}/versions`, { query });
+  }
+  updateVersion(model: string, version: number, body: { description?: string; tags?: Record<string, string | null>; model_card?: string | null }): Promise<Version> {
+    return this.request('PATCH', `/api/v1/models/${enc(model)}/versions/${version}`, { body });
+  }
+  deleteVersion(model: string, version: number): Promise<void> {
+    return this.request('DELETE', `/api/v1/models/${enc(model)}/versions/${version}`);
+  }
+
+  // --- stages, aliases, resolve
+  promote(model: string, version: number, body: { target: string; reason: string }): Promise<Promotion> {
+    return this.request('POST', `/api/v1/models/${enc(model)}/versions/${version}/promotions`, { body });
+  }
+  listPromotions(query: Page & { status?: Promotion['status']; model?: string } = {}): Promise<{ promotions: Promotion[]; next_page_token: string | null }> {
+    return this.request('GET', '/api/v1/promotions', { query });
+  }
+  getPromotion(id: string): Promise<Promotion> { return this.request('GET', `/api/v1/promotions/${enc(id)}`); }
+  setAlias(model: string, alias: string, version: number): Promise<Version> {
+    return this.request('PUT', `/api/v1/models/${enc(model)}/aliases/${enc(alias)}`, { body: { version } });
+  }
+  deleteAlias(model: string, alias: string): Promise<void> {
+    return this.request('DELETE', `/api/v1/models/${enc(model)}/aliases/${enc(alias)}`);
+  }
+  /** Resolves a ref. With `etag`, returns null when nothing changed since (304). */
+  async resolve(model: string, ref: string, etag?: string): Promise<{ resolved: Resolved; etag: string } | null> {
+    const response = await this.send('GET', `/api/v1/models/${enc(model)}/resolve`, { query: { ref }, headers: etag ? { 'if-none-match': etag } : {} });
+    if (response.status === 304) return null;
+    const resolved = (await this.parse(response)) as Resolved;
+    return { resolved, etag: response.headers.get('etag') ?? '' };
+  }
+
+  // --- blobs
+  /**
+   * Uploads bytes as a stream. `onProgress` sees the bytes sent so far. With `sha256` the
+   * server refuses the upload unless the bytes hash to it.
+   */
+  uploadBlob(body: AsyncIterable<Uint8Array> | Uint8Array, options: { sha256?: string; onProgress?: (sent: number) => void } = {}): Promise<Blob> {
+    const stream = body instanceof Uint8Array ? single(body) : body;
+    const counted = options.onProgress ? counting(stream, options.onProgress) : stream;
+    return this.request('POST', '/api/v1/blobs', {
+      query: { sha256: options.sha256 },
+      raw: counted,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+  }
+  /** Downloads a blob and checks the bytes against its digest before returning them. */
+  async downloadBlob(digest: string): Promise<Uint8Array> {
+    const response = await this.send('GET', `/api/v1/blobs/${enc(digest)}`);
+    if (!response.ok) await this.parse(response);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (actual !== digest) throw new ApiError(0, 'DIGEST_MISMATCH', `downloaded bytes hash to ${actual}, not ${digest}`);
+    return bytes;
+  }
+  /** The raw download response, for streaming large blobs (the caller checks the digest). */
+  openBlob(digest: string, range?: { start: number; end?: number }): Promise<Response> {
+    return this.send('GET', `/api/v1/blobs/${enc(digest)}`, { headers: range ? { range: `bytes=${range.start}-${range.end ?? ''}` } : {} });
+  }
+
+  // --- audit
+  listAudit(query: Page & { resource?: string; actor?: string; action?: string; since?: string; until?: string } = {}):
+    Promise<{ entries: AuditEntry[]; next_page_token: string | null }> {
+    return this.request('GET', '/api/v1/audit', { query });
+  }
+  verifyAudit(): Promise<AuditVerification> { return this.request('GET', '/api/v1/audit/verify'); }
+  async exportAudit(): Promise<AuditEntry[]> {
+    const response = await this.send('GET', '/api/v1/audit/export');
+    if (!response.ok) await this.parse(response);
+    const text = await response.text();
+    return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditEntry);
+  }
+  /** The raw JSON Lines export, for streaming to a file. */
+  openAuditExport(): Promise<Response> { return this.send('GET', '/api/v1/audit/export'); }
+
+  // --- plumbing
+  async request<T>(method: string, path: string, options: { query?: Query; body?: unknown; raw?: AsyncIterable<Uint8Array>; headers?: Record<string, string> } = {}): Promise<T> {
+    return (await this.parse(await this.send(method, path, options))) as T;
+  }
+
+  private async send(method: string, path: string, options: { query?: Query; body?: unknown; raw?: AsyncIterable<Uint8Array>; headers?: Record<string, string> } = {}): Promise<Response> {
+    const url = new URL(this.base + path);
+    for (const [key, value] of Object.entries(options.query ?? {}) as [string, unknown][]) {
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const item of value) url.searchParams.append(key, String(item));
+      else url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { ...options.headers };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let body: BodyInit | undefined;
+    // fetch streams an async iterable as the request body (with duplex: 'half').
+    if (options.raw) body = options.raw as unknown as BodyInit;
+    else if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    try {
+      return await this.fetchImpl(url, { method, headers, body, ...(options.raw ? { duplex: 'half' } : {}) } as RequestInit);
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause;
+      throw new ApiError(0, 'UNREACHABLE', `cannot reach ${this.base}: ${cause?.code ?? (err as Error).message}`);
+    }
+  }
+
+  private async parse(response: Response): Promise<unknown> {
+    if (response.status === 204) return undefined;
+    const text = await response.text();
+    let json: unknown = undefined;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      // fall through: a non-JSON body is reported below
+    }
+    if (!response.ok) {
+      const error = (json as { error?: { code?: string; message?: string; details?: unknown; request_id?: string } } | undefined)?.error;
+      throw new ApiError(response.status, error?.code ?? `HTTP_${response.status}`, error?.message ?? (text.slice(0, 200) || response.statusText),
+        error?.details ?? null, error?.request_id ?? null);
+    }
+    return json;
+  }
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+async function* single(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
+async function* counting(source: AsyncIterable<Uint8Array>, onProgress: (sent: number) => void): AsyncIterable<Uint8Array> {
+  let sent = 0;
+  for await (const chunk of source) {
+    sent += chunk.length;
+    onProgress(sent);
+    yield chunk;
+  }
+}

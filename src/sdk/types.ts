@@ -1,0 +1,156 @@
+/** The API's JSON shapes, as SDK users see them (snake_case, exactly as on the wire). */
+export type Stage = 'development' | 'staging' | 'production' | 'archived';
+export type Role = 'viewer' | 'contributor' | 'approver' | 'admin';
+export type RiskTier = 'low' | 'medium' | 'high' | 'critical';
+
+export interface Model {
+  name: string;
+  description: string;
+  tags: Record<string, string>;
+  owner: string;
+  intended_use: string;
+  restrictions: string;
+  risk_tier: RiskTier | null;
+  archived: boolean;
+  former_names: string[];
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FileEntry {
+  path: string;
+  digest: string;
+  size: number;
+}
+
+export interface Lineage {
+  datasets: { name: string; version: string; uri?: string; digest?: string; role: string }[];
+  code: { repo: string; commit: string; path?: string } | null;
+  run: { id: string; url?: string } | null;
+  parents: { model: string; version: number }[];
+}
+
+export interface Version {
+  model: string;
+  version: number;
+  digest: string;
+  status: 'pending' | 'ready' | 'failed';
+  stage: Stage;
+  aliases: string[];
+  files: FileEntry[];
+  source_uri: string | null;
+  metrics: Record<string, number>;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  description: string;
+  model_card: string | null;
+  signature: unknown;
+  lineage: Lineage;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Promotion {
+  id: string;
+  model: string;
+  version: number;
+  target: string;
+  reason: string;
+  status: 'pending' | 'applied' | 'rejected' | 'cancelled';
+  requested_by: string;
+  created_at: string;
+  decided_at: string | null;
+  checks: unknown[];
+  approvals: unknown[];
+}
+
+export interface Resolved {
+  model: string;
+  version: number;
+  digest: string;
+  stage: Stage;
+  aliases: string[];
+  status: string;
+  source_uri: string | null;
+  files: (FileEntry & { url: string })[];
+}
+
+export interface User {
+  username: string;
+  role: Role;
+  created_at: string;
+  created_by: string;
+}
+
+export interface Token {
+  id: string;
+  username: string;
+  name: string;
+  prefix: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface AuditEntry {
+  seq: number;
+  time: string;
+  actor: string;
+  action: string;
+  resource: string;
+  changes: unknown;
+  request_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  head_hash: string;
+  first_bad_seq: number | null;
+  problem: string | null;
+}
+
+export interface Blob {
+  digest: string;
+  size: number;
+}
+
+export interface CreateModel {
+  name: string;
+  description?: string;
+  tags?: Record<string, string>;
+  owner?: string;
+  intended_use?: string;
+  restrictions?: string;
+  risk_tier?: RiskTier | null;
+}
+
+export interface UpdateModel {
+  description?: string;
+  tags?: Record<string, string | null>;
+  owner?: string;
+  intended_use?: string;
+  restrictions?: string;
+  risk_tier?: RiskTier | null;
+}
+
+export interface CreateVersion {
+  files?: FileEntry[];
+  source_uri?: string;
+  digest?: string;
+  metrics?: Record<string, number>;
+  params?: Record<string, string>;
+  tags?: Record<string, string>;
+  description?: string;
+  model_card?: string;
+  signature?: unknown;
+  lineage?: Partial<Lineage>;
+}
+
+export interface Page {
+  page_size?: number;
+  page_token?: string;
+}

@@ -1,0 +1,85 @@
+/**
+ * buildApp: the HTTP face of the registry. Reads no environment; main.ts wires the adapters
+ * and passes them in, tests call it directly and use `app.inject`.
+ */
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { ModelgateError } from '../core/errors.js';
+import type { Registry } from '../core/registry.js';
+import { registerAuth } from './auth.js';
+import { errorHandler } from './error-handler.js';
+import { auditRoutes } from './routes/audit.js';
+import { blobRoutes } from './routes/blobs.js';
+import { healthRoutes } from './routes/health.js';
+import { identityRoutes } from './routes/identity.js';
+import { modelRoutes } from './routes/models.js';
+import { stageRoutes } from './routes/stages.js';
+import { versionRoutes } from './routes/versions.js';
+
+export interface AppOptions {
+  registry: Registry;
+  /** Pino logger options, or false for none (tests). */
+  logger?: boolean | object;
+  /** Whether the database answers, for /readyz. */
+  ready?: () => Promise<boolean>;
+  version?: string;
+}
+
+export type App = FastifyInstance;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 8 * 1024 * 1024,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false } },
+    routerOptions: { maxParamLength: 512 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies are validated strictly (no coercion, no silent stripping of unknown fields);
+  // query strings and path parameters arrive as text and are coerced to their declared types.
+  const strict = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: false, strict: false });
+  const coercing = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: 'array', useDefaults: true, strict: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request) => {
+    throw new ModelgateError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'modelgate', version: options.version ?? '0.0.0', description: 'A model registry built for governance.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  registerAuth(app, options.registry);
+  await app.register(healthRoutes(options.ready ?? (async () => true)));
+  await app.register(async (api) => {
+    await api.register(identityRoutes(options.registry));
+    await api.register(modelRoutes(options.registry));
+    await api.register(versionRoutes(options.registry));
+    await api.register(stageRoutes(options.registry));
+    await api.register(blobRoutes(options.registry));
+    await api.register(auditRoutes(options.registry));
+    api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  }, { prefix: '/api/v1' });
+
+  await app.ready();
+  return app;
+}

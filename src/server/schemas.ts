@@ -1,0 +1,138 @@
+/**
+ * Request and response schemas shared by the routes. They validate input, drive response
+ * serialisation, and are the source of the OpenAPI document.
+ */
+import { Type, type TSchema } from 'typebox';
+
+export const Name = Type.String({ minLength: 1, maxLength: 128, description: 'A model name: 1-128 of A-Z a-z 0-9 . _ -' });
+export const TagMap = Type.Record(Type.String(), Type.String());
+export const TagPatch = Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]), {
+  description: 'Merged into the current tags; null removes a tag.',
+});
+export const Digest = Type.String({ pattern: '^sha256:[0-9a-f]{64}$' });
+export const RiskTier = Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high'), Type.Literal('critical')]);
+export const Stage = Type.Union([Type.Literal('development'), Type.Literal('staging'), Type.Literal('production'), Type.Literal('archived')]);
+export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('contributor'), Type.Literal('approver'), Type.Literal('admin')]);
+export const PageSize = Type.Integer({ minimum: 1, maximum: 1000 });
+export const PageToken = Type.String({ maxLength: 1024 });
+export const Text = (max: number) => Type.String({ maxLength: max });
+
+export const ErrorReply = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    details: Type.Unknown(),
+    request_id: Type.Union([Type.String(), Type.Null()]),
+  }),
+});
+
+export const ModelReply = Type.Object({
+  name: Type.String(),
+  description: Type.String(),
+  tags: TagMap,
+  owner: Type.String(),
+  intended_use: Type.String(),
+  restrictions: Type.String(),
+  risk_tier: Type.Union([RiskTier, Type.Null()]),
+  archived: Type.Boolean(),
+  former_names: Type.Array(Type.String()),
+  created_by: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+
+export const FileEntry = Type.Object({
+  path: Type.String({ minLength: 1, maxLength: 1024 }),
+  digest: Digest,
+  size: Type.Integer({ minimum: 0 }),
+}, { additionalProperties: false });
+
+export const DatasetRef = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+  version: Type.String({ minLength: 1, maxLength: 128 }),
+  uri: Type.Optional(Type.String({ maxLength: 2048 })),
+  digest: Type.Optional(Digest),
+  role: Type.String({ maxLength: 32 }),
+}, { additionalProperties: false });
+
+export const LineageInput = Type.Object({
+  datasets: Type.Optional(Type.Array(DatasetRef, { maxItems: 1000 })),
+  code: Type.Optional(Type.Object({
+    repo: Type.String({ minLength: 1, maxLength: 2048 }),
+    commit: Type.String({ minLength: 1, maxLength: 128 }),
+    path: Type.Optional(Type.String({ maxLength: 1024 })),
+  }, { additionalProperties: false })),
+  run: Type.Optional(Type.Object({
+    id: Type.String({ minLength: 1, maxLength: 256 }),
+    url: Type.Optional(Type.String({ maxLength: 2048 })),
+  }, { additionalProperties: false })),
+  parents: Type.Optional(Type.Array(Type.Object({
+    model: Name,
+    version: Type.Integer({ minimum: 1 }),
+  }, { additionalProperties: false }), { maxItems: 100 })),
+}, { additionalProperties: false });
+
+export const LineageReply = Type.Object({
+  datasets: Type.Array(Type.Object({
+    name: Type.String(), version: Type.String(), uri: Type.Optional(Type.String()), digest: Type.Optional(Type.String()), role: Type.String(),
+  })),
+  code: Type.Union([Type.Object({ repo: Type.String(), commit: Type.String(), path: Type.Optional(Type.String()) }), Type.Null()]),
+  run: Type.Union([Type.Object({ id: Type.String(), url: Type.Optional(Type.String()) }), Type.Null()]),
+  parents: Type.Array(Type.Object({ model: Type.String(), version: Type.Integer() })),
+});
+
+export const VersionReply = Type.Object({
+  model: Type.String(),
+  version: Type.Integer(),
+  digest: Type.String(),
+  status: Type.String(),
+  stage: Stage,
+  aliases: Type.Array(Type.String()),
+  files: Type.Array(Type.Object({ path: Type.String(), digest: Type.String(), size: Type.Integer() })),
+  source_uri: Type.Union([Type.String(), Type.Null()]),
+  metrics: Type.Record(Type.String(), Type.Number()),
+  params: TagMap,
+  tags: TagMap,
+  description: Type.String(),
+  model_card: Type.Union([Type.String(), Type.Null()]),
+  signature: Type.Unknown(),
+  lineage: LineageReply,
+  created_by: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+
+export const PromotionReply = Type.Object({
+  id: Type.String(),
+  model: Type.String(),
+  version: Type.Integer(),
+  target: Type.String(),
+  reason: Type.String(),
+  status: Type.String(),
+  requested_by: Type.String(),
+  created_at: Type.String(),
+  decided_at: Type.Union([Type.String(), Type.Null()]),
+  checks: Type.Array(Type.Unknown()),
+  approvals: Type.Array(Type.Unknown()),
+});
+
+export const UserReply = Type.Object({
+  username: Type.String(), role: Type.String(), created_at: Type.String(), created_by: Type.String(),
+});
+
+export const TokenReply = Type.Object({
+  id: Type.String(), username: Type.String(), name: Type.String(), prefix: Type.String(),
+  created_at: Type.String(), revoked_at: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const AuditEntryReply = Type.Object({
+  seq: Type.Integer(), time: Type.String(), actor: Type.String(), action: Type.String(), resource: Type.String(),
+  changes: Type.Unknown(), request_id: Type.Union([Type.String(), Type.Null()]), prev_hash: Type.String(), hash: Type.String(),
+});
+
+export const NextPageToken = Type.Union([Type.String(), Type.Null()]);
+
+/** Adds the shared error reply to a route's responses, so every failure is documented. */
+export function replies<T extends Record<number, TSchema>>(ok: T) {
+  return { ...ok, '4xx': ErrorReply, '5xx': ErrorReply };
+}

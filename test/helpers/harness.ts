@@ -1,0 +1,106 @@
+/**
+ * The real server on a real database, listening on a loopback port, for integration tests.
+ * Every suite runs once per database: SQLite always, PostgreSQL when
+ * MODELGATE_TEST_POSTGRES_URL is set (each server in a fresh schema of its own).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ModelgateClient, type Role } from '../../src/sdk/client.js';
+import { loadServeConfig } from '../../src/server/config.js';
+import { startServer, type RunningServer } from '../../src/server/main.js';
+
+export const POSTGRES_URL = process.env.MODELGATE_TEST_POSTGRES_URL;
+
+export interface Dialect {
+  name: 'sqlite' | 'postgres';
+}
+
+/** The databases to run each suite against. */
+export const DIALECTS: Dialect[] = [{ name: 'sqlite' }, ...(POSTGRES_URL ? [{ name: 'postgres' as const }] : [])];
+
+export interface TestServer {
+  server: RunningServer;
+  url: string;
+  dataDir: string;
+  dialect: Dialect['name'];
+  adminToken: string;
+  admin: ModelgateClient;
+  /** Creates a user with the role and returns a client acting as them. */
+  as(role: Role, username?: string): Promise<ModelgateClient>;
+  /** Runs raw SQL on the server's database (for tamper tests). */
+  sql(text: string, params?: unknown[]): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function startTestServer(dialect: Dialect['name'], extra: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'modelgate-test-'));
+  const schema = dialect === 'postgres' ? `mg_test_${process.pid}_${randomBytes(4).toString('hex')}` : undefined;
+  const config = loadServeConfig({ port: '0', dataDir, ...(dialect === 'postgres' ? { database: POSTGRES_URL } : {}), ...extra }, {});
+  const server = await startServer(config, { db: { schema } });
+  const url = server.url;
+  const adminToken = server.adminToken!;
+  const admin = new ModelgateClient({ url, token: adminToken });
+  return {
+    server, url, dataDir, dialect, adminToken, admin,
+    async as(role, username) {
+      const name = username ?? `${role}-${++counter}`;
+      await admin.createUser({ username: name, role });
+      const { token } = await admin.createToken({ username: name, name: 'test' });
+      return new ModelgateClient({ url, token });
+    },
+    async sql(text, params = []) {
+      if (dialect === 'sqlite') {
+        const { default: SQLite } = await import('better-sqlite3');
+        const db = new SQLite(config.database);
+        try {
+          const stmt = db.prepare(text);
+          return stmt.reader ? stmt.all(...params) : (stmt.run(...params), []);
+        } finally {
+          db.close();
+        }
+      }
+      const client = new pg.Client({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}` });
+      await client.connect();
+      try {
+        let i = 0;
+        return (await client.query(text.replace(/\?/g, () => `$${++i}`), params)).rows;
+      } finally {
+        await client.end();
+      }
+    },
+    async close() {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+      if (schema) {
+        const client = new pg.Client({ connectionString: POSTGRES_URL });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await client.end();
+      }
+    },
+  };
+}
+
+/** Uploads bytes and returns a manifest entry for them. */
+export async function uploadFile(client: ModelgateClient, path: string, content: string | Uint8Array) {
+  const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
+  const blob = await client.uploadBlob(bytes);
+  return { path, digest: blob.digest, size: blob.size };
+}
+
+/** Expects a promise to fail with an ApiError of this status and code. */
+export async function expectApiError(promise: Promise<unknown>, status: number, code: string): Promise<void> {
+  try {
+    await promise;
+  } catch (err) {
+    const e = err as { status?: number; code?: string; message?: string };
+    if (e.status === status && e.code === code) return;
+    throw new Error(`expected ${status} ${code}, got ${e.status} ${e.code}: ${e.message}`);
+  }
+  throw new Error(`expected ${status} ${code}, but the call succeeded`);
+}
