@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS, expectApiError, startTestServer, uploadFile, type TestServer } from './helpers/harness.js';
+
+describe.each(DIALECTS)('model and version lifecycle on $name', ({ name }) => {
+  let t: TestServer;
+  beforeAll(async () => { t = await startTestServer(name); });
+  afterAll(async () => { await t?.close(); });
+
+  async function modelWithVersions(model: string, count: number) {
+    await t.admin.createModel({ name: model });
+    const file = await uploadFile(t.admin, 'model.bin', `bytes of ${model}`);
+    for (let i = 0; i < count; i++) await t.admin.createVersion(model, { files: [file], metrics: { auc: 0.8 + i / 100 } });
+  }
+
+  it('promotes to production, archiving the previous production version in the same step', async () => {
+    await modelWithVersions('churn', 2);
+    const first = await t.admin.promote('churn', 1, { target: 'production', reason: 'first release' });
+    expect(first).toMatchObject({ status: 'applied', target: 'production', requested_by: 'admin', version: 1 });
+    await t.admin.promote('churn', 2, { target: 'production', reason: 'better auc' });
+    expect((await t.admin.getVersion('churn', 1)).stage).toBe('archived');
+    expect((await t.admin.getVersion('churn', 2)).stage).toBe('production');
+    const resolved = await t.admin.resolve('churn', 'production');
+    expect(resolved!.resolved.version).toBe(2);
+    const stageChanges = await t.admin.listAudit({ resource: 'models/churn/versions/1', action: 'version.stage_changed' });
+    expect(stageChanges.entries.map((e) => e.changes)).toEqual([
+      { stage: { from: 'production', to: 'archived' }, because: 'replaced by version 2' },
+      { stage: { from: 'development', to: 'production' } },
+    ]);
+    await expectApiError(t.admin.promote('churn', 2, { target: 'production', reason: 'again' }), 409, 'ALREADY_IN_STAGE');
+    const promotions = await t.admin.listPromotions({ model: 'churn' });
+    expect(promotions.promotions.map((p) => p.version)).toEqual([2, 1]);
+  });
+
+  it('lets contributors stage versions and point aliases but not ship to production', async () => {
+    await modelWithVersions('ranker', 2);
+    const contributor = await t.as('contributor');
+    await contributor.promote('ranker', 1, { target: 'staging', reason: 'try it' });
+    expect((await t.admin.getVersion('ranker', 1)).stage).toBe('staging');
+    await expectApiError(contributor.promote('ranker', 1, { target: 'production', reason: 'ship' }), 403, 'ROLE_REQUIRED');
+    const approver = await t.as('approver');
+    await approver.promote('ranker', 1, { target: 'production', reason: 'reviewed' });
+    expect((await t.admin.resolve('ranker', 'production'))!.resolved.version).toBe(1);
+  });
+
+  it('sets, moves and deletes aliases, and resolves @alias', async () => {
+    await modelWithVersions('search', 2);
+    const v1 = await t.admin.setAlias('search', 'champion', 1);
+    expect(v1.aliases).toEqual(['champion']);
+    await t.admin.setAlias('search', 'champion', 2);
+    expect((await t.admin.getVersion('search', 1)).aliases).toEqual([]);
+    expect((await t.admin.resolve('search', '@champion'))!.resolved.version).toBe(2);
+    await t.admin.deleteAlias('search', 'champion');
+    await expectApiError(t.admin.resolve('search', '@champion'), 404, 'ALIAS_NOT_FOUND');
+    await expectApiError(t.admin.deleteAlias('search', 'champion'), 404, 'ALIAS_NOT_FOUND');
+    await expectApiError(t.admin.setAlias('search', '7up', 1), 400, 'INVALID_NAME');
+    const moves = await t.admin.listAudit({ resource: 'models/search/aliases/champion' });
+    expect(moves.entries.map((e) => e.action)).toEqual(['alias.deleted', 'alias.set', 'alias.set']);
+  });
+
+  it('answers resolve with an ETag and 304 until something changes', async () => {
+    await modelWithVersions('etag', 2);
+    await t.admin.promote('etag', 1, { target: 'production', reason: 'go' });
+    const first = await t.admin.resolve('etag', 'production');
+    expect(first!.etag).toMatch(/^".+"$/);
+    expect(await t.admin.resolve('etag', 'production', first!.etag)).toBeNull();
+    await t.admin.setAlias('etag', 'live', 1);
+    const changed = await t.admin.resolve('etag', 'production', first!.etag);
+    expect(changed!.resolved.aliases).toEqual(['live']);
+    await expectApiError(t.admin.resolve('etag', 'latest'), 400, 'INVALID_REF');
+    await expectApiError(t.admin.resolve('etag', 'staging'), 404, 'VERSION_NOT_FOUND');
+  });
+
+  it('deletes only versions that never left development', async () => {
+    await modelWithVersions('cleanup', 3);
+    await t.admin.setAlias('cleanup', 'candidate', 1);
+    await t.admin.deleteVersion('cleanup', 1);
+    await expectApiError(t.admin.getVersion('cleanup', 1), 404, 'VERSION_NOT_FOUND');
+    await expectApiError(t.admin.resolve('cleanup', '@candidate'), 404, 'ALIAS_NOT_FOUND');
+    await t.admin.promote('cleanup', 2, { target: 'staging', reason: 'test' });
+    await expectApiError(t.admin.deleteVersion('cleanup', 2), 422, 'VERSION_NOT_DELETABLE');
+    expect((await t.admin.listVersions('cleanup')).versions.map((v) => v.version)).toEqual([3, 2]);
+    const other = await t.as('contributor');
+    await expectApiError(other.deleteVersion('cleanup', 3), 403, 'FORBIDDEN');
+  });
+
+  it('edits version metadata with an audit entry, and keeps metrics immutable', async () => {
+    await modelWithVersions('edits', 1);
+    const edited = await t.admin.updateVersion('edits', 1, { description: 'v1', tags: { reviewed: 'yes' }, model_card: '# Card' });
+    expect(edited).toMatchObject({ description: 'v1', tags: { reviewed: 'yes' }, model_card: '# Card', metrics: { auc: 0.8 } });
+    const untagged = await t.admin.updateVersion('edits', 1, { tags: { reviewed: null } });
+    expect(untagged.tags).toEqual({});
+    const entries = (await t.admin.listAudit({ resource: 'models/edits/versions/1', action: 'version.updated' })).entries;
+    expect(entries).toHaveLength(2);
+    expect(entries[1]!.changes).toMatchObject({ model_card: { from: null, to: '# Card' } });
+    const response = await fetch(`${t.url}/api/v1/models/edits/versions/1`, {
+      method: 'PATCH', headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ metrics: { auc: 1 } }),
+    });
+    expect(response.status).toBe(400);
+  });
+
+  it('filters and pages versions by stage, tag, metric and creation time', async () => {
+    await t.admin.createModel({ name: 'paged' });
+    const file = await uploadFile(t.admin, 'w.bin', 'paged');
+    for (let i = 1; i <= 7; i++) {
+      await t.admin.createVersion('paged', { files: [file], metrics: { auc: i / 10 }, tags: i % 2 ? { parity: 'odd' } : { parity: 'even' } });
+    }
+    const good = await t.admin.listVersions('paged', { filter: ['metrics.auc >= 0.5'] });
+    expect(good.versions.map((v) => v.version)).toEqual([7, 6, 5]);
+    const odd = await t.admin.listVersions('paged', { tag: ['parity=odd'], filter: ['metrics.auc < 0.6'] });
+    expect(odd.versions.map((v) => v.version)).toEqual([5, 3, 1]);
+    const seen: number[] = [];
+    let token: string | undefined;
+    do {
+      const page = await t.admin.listVersions('paged', { page_size: 3, page_token: token, order: 'asc' });
+      seen.push(...page.versions.map((v) => v.version));
+      token = page.next_page_token ?? undefined;
+    } while (token);
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    const first = await t.admin.listVersions('paged', { page_size: 3 });
+    await expectApiError(t.admin.listVersions('paged', { page_size: 3, page_token: first.next_page_token!, stage: 'production' }), 400, 'INVALID_PAGE_TOKEN');
+    const future = await t.admin.listVersions('paged', { created_after: new Date(Date.now() + 60_000).toISOString() });
+    expect(future.versions).toEqual([]);
+  });
+
+  it('lists models by prefix and tag, sorted, across pages', async () => {
+    for (const n of ['list-c', 'list-a', 'list-b']) {
+      await t.admin.createModel({ name: n, tags: { group: n === 'list-b' ? 'x' : 'y' } });
+      await new Promise((r) => setTimeout(r, 5)); // distinct created_at, so the order below is defined
+    }
+    const page1 = await t.admin.listModels({ name_prefix: 'list-', page_size: 2 });
+    expect(page1.models.map((m) => m.name)).toEqual(['list-a', 'list-b']);
+    const page2 = await t.admin.listModels({ name_prefix: 'list-', page_size: 2, page_token: page1.next_page_token! });
+    expect(page2.models.map((m) => m.name)).toEqual(['list-c']);
+    expect(page2.next_page_token).toBeNull();
+    const tagged = await t.admin.listModels({ name_prefix: 'list-', tag: ['group=y'], sort: 'name', order: 'desc' });
+    expect(tagged.models.map((m) => m.name)).toEqual(['list-c', 'list-a']);
+    const newest = await t.admin.listModels({ name_prefix: 'list-', sort: 'created_at' });
+    expect(newest.models.map((m) => m.name)).toEqual(['list-b', 'list-a', 'list-c']);
+    const caseSensitive = await t.admin.listModels({ name_prefix: 'LIST-' });
+    expect(caseSensitive.models).toEqual([]);
+  });
+
+  it('renames a model while the old name keeps resolving, and archives it', async () => {
+    await modelWithVersions('old-name', 1);
+    const renamed = await t.admin.renameModel('old-name', 'new-name');
+    expect(renamed).toMatchObject({ name: 'new-name', former_names: ['old-name'] });
+    expect((await t.admin.getModel('old-name')).name).toBe('new-name');
+    expect((await t.admin.resolve('old-name', '1'))!.resolved.model).toBe('new-name');
+    await expectApiError(t.admin.createModel({ name: 'old-name' }), 409, 'MODEL_EXISTS');
+    await t.admin.promote('new-name', 1, { target: 'production', reason: 'go' });
+    await expectApiError(t.admin.archiveModel('new-name'), 409, 'MODEL_IN_PRODUCTION');
+    await t.admin.promote('new-name', 1, { target: 'archived', reason: 'retire' });
+    const archived = await t.admin.archiveModel('new-name');
+    expect(archived.archived).toBe(true);
+    await expectApiError(t.admin.createVersion('new-name', { source_uri: 's3://b/m', digest: `sha256:${'0'.repeat(64)}` }), 409, 'MODEL_ARCHIVED');
+    expect((await t.admin.listModels({ name_prefix: 'new-' })).models).toEqual([]);
+    expect((await t.admin.listModels({ name_prefix: 'new-', include_archived: true })).models).toHaveLength(1);
+    const actions = (await t.admin.listAudit({ resource: 'models/new-name', action: 'model.*' })).entries.map((e) => e.action);
+    expect(actions).toEqual(['model.archived', 'model.renamed']);
+  });
+
+  it('lets only the owner or an admin edit a model', async () => {
+    const owner = await t.as('contributor', 'owner-1');
+    await owner.createModel({ name: 'owned', risk_tier: 'high', intended_use: 'fraud triage' });
+    const stranger = await t.as('contributor');
+    await expectApiError(stranger.updateModel('owned', { description: 'mine now' }), 403, 'FORBIDDEN');
+    const updated = await owner.updateModel('owned', { description: 'triage', tags: { tier: 'gold' }, restrictions: 'not for credit decisions' });
+    expect(updated).toMatchObject({ owner: 'owner-1', risk_tier: 'high', restrictions: 'not for credit decisions', tags: { tier: 'gold' } });
+    await expectApiError(owner.updateModel('owned', { owner: 'nobody-here' }), 404, 'USER_NOT_FOUND');
+  });
+
+  it('registers a version from an external source URI with lineage', async () => {
+    await modelWithVersions('parent', 1);
+    await t.admin.createModel({ name: 'external' });
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const v = await t.admin.createVersion('external', {
+      source_uri: 's3://models/external/v1.tar.gz', digest,
+      lineage: {
+        datasets: [{ name: 'transactions', version: '2026-10', role: 'train', uri: 's3://data/tx' }],
+        code: { repo: 'git@example.com:ml/fraud.git', commit: 'abc123' },
+        run: { id: 'run-42' },
+        parents: [{ model: 'parent', version: 1 }],
+      },
+      signature: { inputs: [{ name: 'amount', type: 'double' }] },
+    });
+    expect(v).toMatchObject({ digest, source_uri: 's3://models/external/v1.tar.gz', files: [], signature: { inputs: [{ name: 'amount' }] } });
+    expect(v.lineage.parents).toEqual([{ model: 'parent', version: 1 }]);
+    expect((await t.admin.resolve('external', '1'))!.resolved).toMatchObject({ source_uri: 's3://models/external/v1.tar.gz', files: [] });
+  });
+});
