@@ -1,6 +1,6 @@
 /** Parses the small filter grammar of version lists: `metrics.<name> <op> <number>`. */
 import { errors } from './errors.js';
-import { checkMetricName } from './names.js';
+import { isMetricName } from './names.js';
 import type { MetricCondition } from './ports.js';
 
 const METRIC_FILTER = /^\s*metrics\.([^\s<>=!]+)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$/;
@@ -14,7 +14,8 @@ export function parseMetricFilter(filter: string): MetricCondition {
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw) || !Number.isFinite(value)) {
     throw errors.invalidFilter(filter, `${JSON.stringify(raw)} is not a finite number`);
   }
-  return { name: checkMetricName(name), op, value };
+  if (!isMetricName(name)) throw errors.invalidFilter(filter, `${JSON.stringify(name)} is not a metric name`);
+  return { name, op, value };
 }
 
 /** Parses `key` or `key=value` tag filters. */

@@ -33,6 +33,10 @@ export function checkTags(tags: Record<string, string>): Record<string, string> 
   return tags;
 }
 
+export function isMetricName(name: string): boolean {
+  return METRIC.test(name);
+}
+
 export function checkMetricName(name: string): string {
   if (!METRIC.test(name)) throw errors.invalidName('metric', name, '1-250 characters of A-Z a-z 0-9 _ . - / :');
   return name;
