@@ -1,7 +1,6 @@
 /** `modelgate serve`: the one command that is not an SDK client. */
 import type { Command } from 'commander';
 import { ConfigError, loadServeConfig, redact, type ServeFlags } from '../server/config.js';
-import { startServer } from '../server/main.js';
 
 export function serveCommand(program: Command): void {
   program.command('serve')
@@ -21,6 +20,9 @@ export function serveCommand(program: Command): void {
         if (err instanceof ConfigError) fail(err.message);
         throw err;
       }
+      // Loaded here, not at the top: the server stack (Fastify, Kysely, drivers) takes most of a
+      // second to import, and every other command is a thin HTTP client that never needs it.
+      const { startServer } = await import('../server/main.js');
       let server;
       try {
         server = await startServer(config, { logger: { level: process.env.MODELGATE_LOG_LEVEL ?? 'info' } });
