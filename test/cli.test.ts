@@ -198,9 +198,17 @@ describe('modelgate CLI on sqlite', () => {
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toContain('--reason');
 
-    const promoted = await ok(['promote', 'fraud-scorer', '1', 'production', '--reason', 'beats the baseline']);
-    expect(promoted).toMatch(/^status:\s+applied$/m);
+    const requested = await json<{ id: string; status: string }>(['promote', 'fraud-scorer', '1', 'production', '--reason', 'beats the baseline']);
+    expect(requested.status).toBe('pending');
+    const reviewer = await userToken('rita', 'approver');
+    const inbox = await ok(['inbox'], { env: { MODELGATE_TOKEN: reviewer } });
+    expect(inbox).toContain(requested.id);
+    const approved = await ok(['approve', requested.id, '--comment', 'metrics checked'], { env: { MODELGATE_TOKEN: reviewer } });
+    expect(approved).toMatch(/^status:\s+applied$/m);
+    expect(approved).toContain('rita (approver)');
     expect((await t.admin.getVersion('fraud-scorer', 1)).stage).toBe('production');
+    const history = await ok(['history', 'fraud-scorer']);
+    expect(history).toMatch(/^1\s+.*\bnow\s+promotion\s+rita\s+rita\s+beats the baseline$/m);
 
     const resolved = await ok(['resolve', 'fraud-scorer']);
     expect(resolved).toMatch(/^version:\s+1$/m);

@@ -31,18 +31,24 @@ describe.each(DIALECTS)('concurrent writers on $name', ({ name }) => {
     expect(third.version).toBe(3);
   });
 
-  it('leaves exactly one production version when promotions race', async () => {
+  it('applies exactly one of several promotions to production approved at the same moment', async () => {
     await t.admin.createModel({ name: 'race' });
     const file = await uploadFile(t.admin, 'w.bin', 'race');
-    for (let i = 0; i < 8; i++) await t.admin.createVersion('race', { files: [file] });
-    const results = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => t.admin.promote('race', i + 1, { target: 'production', reason: `race ${i}` })),
+    for (let i = 0; i < 6; i++) await t.admin.createVersion('race', { files: [file] });
+    const requests = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => t.admin.promote('race', i + 1, { target: 'production', reason: `candidate ${i + 1}` })),
     );
-    expect(results.filter((r) => r.status === 'fulfilled').length).toBe(8);
+    expect(requests.every((p) => p.status === 'pending')).toBe(true);
+    const approver = await t.as('approver');
+    const results = await Promise.allSettled(requests.map((p) => approver.approve(p.id, 'lgtm')));
+    const applied = results.filter((r) => r.status === 'fulfilled');
+    expect(applied).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as { code: string }).code).toBe('PROMOTION_STALE');
     const production = await t.admin.listVersions('race', { stage: 'production' });
     expect(production.versions).toHaveLength(1);
-    const archived = await t.admin.listVersions('race', { stage: 'archived' });
-    expect(archived.versions).toHaveLength(7);
+    const statuses = await Promise.all(requests.map((p) => t.admin.getPromotion(p.id)));
+    expect(statuses.filter((p) => p.status === 'applied')).toHaveLength(1);
+    expect(statuses.filter((p) => p.status === 'cancelled' && p.decision_comment!.startsWith('stale'))).toHaveLength(5);
     expect((await t.admin.verifyAudit()).ok).toBe(true);
   });
 

@@ -14,9 +14,9 @@ describe.each(DIALECTS)('model and version lifecycle on $name', ({ name }) => {
 
   it('promotes to production, archiving the previous production version in the same step', async () => {
     await modelWithVersions('churn', 2);
-    const first = await t.admin.promote('churn', 1, { target: 'production', reason: 'first release' });
+    const first = await t.ship('churn', 1, 'first release');
     expect(first).toMatchObject({ status: 'applied', target: 'production', requested_by: 'admin', version: 1 });
-    await t.admin.promote('churn', 2, { target: 'production', reason: 'better auc' });
+    await t.ship('churn', 2, 'better auc');
     expect((await t.admin.getVersion('churn', 1)).stage).toBe('archived');
     expect((await t.admin.getVersion('churn', 2)).stage).toBe('production');
     const resolved = await t.admin.resolve('churn', 'production');
@@ -24,21 +24,24 @@ describe.each(DIALECTS)('model and version lifecycle on $name', ({ name }) => {
     const stageChanges = await t.admin.listAudit({ resource: 'models/churn/versions/1', action: 'version.stage_changed' });
     expect(stageChanges.entries.map((e) => e.changes)).toEqual([
       { stage: { from: 'production', to: 'archived' }, because: 'replaced by version 2' },
-      { stage: { from: 'development', to: 'production' } },
+      { stage: { from: 'development', to: 'production' }, promotion: first.id },
     ]);
     await expectApiError(t.admin.promote('churn', 2, { target: 'production', reason: 'again' }), 409, 'ALREADY_IN_STAGE');
     const promotions = await t.admin.listPromotions({ model: 'churn' });
     expect(promotions.promotions.map((p) => p.version)).toEqual([2, 1]);
   });
 
-  it('lets contributors stage versions and point aliases but not ship to production', async () => {
+  it('lets contributors stage versions at once but ship to production only once approved', async () => {
     await modelWithVersions('ranker', 2);
     const contributor = await t.as('contributor');
-    await contributor.promote('ranker', 1, { target: 'staging', reason: 'try it' });
+    const staged = await contributor.promote('ranker', 1, { target: 'staging', reason: 'try it' });
+    expect(staged.status).toBe('applied');
     expect((await t.admin.getVersion('ranker', 1)).stage).toBe('staging');
-    await expectApiError(contributor.promote('ranker', 1, { target: 'production', reason: 'ship' }), 403, 'ROLE_REQUIRED');
+    const requested = await contributor.promote('ranker', 1, { target: 'production', reason: 'ship' });
+    expect(requested).toMatchObject({ status: 'pending', from_stage: 'staging', policy: { approvals_required: 1, separation_of_duties: true } });
+    await expectApiError(t.admin.resolve('ranker', 'production'), 404, 'VERSION_NOT_FOUND');
     const approver = await t.as('approver');
-    await approver.promote('ranker', 1, { target: 'production', reason: 'reviewed' });
+    await approver.approve(requested.id, 'reviewed');
     expect((await t.admin.resolve('ranker', 'production'))!.resolved.version).toBe(1);
   });
 
@@ -59,7 +62,7 @@ describe.each(DIALECTS)('model and version lifecycle on $name', ({ name }) => {
 
   it('answers resolve with an ETag and 304 until something changes', async () => {
     await modelWithVersions('etag', 2);
-    await t.admin.promote('etag', 1, { target: 'production', reason: 'go' });
+    await t.ship('etag', 1);
     const first = await t.admin.resolve('etag', 'production');
     expect(first!.etag).toMatch(/^".+"$/);
     expect(await t.admin.resolve('etag', 'production', first!.etag)).toBeNull();
@@ -148,7 +151,7 @@ describe.each(DIALECTS)('model and version lifecycle on $name', ({ name }) => {
     expect((await t.admin.getModel('old-name')).name).toBe('new-name');
     expect((await t.admin.resolve('old-name', '1'))!.resolved.model).toBe('new-name');
     await expectApiError(t.admin.createModel({ name: 'old-name' }), 409, 'MODEL_EXISTS');
-    await t.admin.promote('new-name', 1, { target: 'production', reason: 'go' });
+    await t.ship('new-name', 1);
     await expectApiError(t.admin.archiveModel('new-name'), 409, 'MODEL_IN_PRODUCTION');
     await t.admin.promote('new-name', 1, { target: 'archived', reason: 'retire' });
     const archived = await t.admin.archiveModel('new-name');

@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { reportError } from './cli-error.js';
 import { auditCommands } from './commands/audit.js';
 import { authCommands } from './commands/auth.js';
+import { governanceCommands } from './commands/governance.js';
 import { identityCommands } from './commands/identity.js';
 import { modelCommands } from './commands/models.js';
 import { stageCommands } from './commands/stages.js';
@@ -32,6 +33,7 @@ authCommands(program);
 modelCommands(program);
 versionCommands(program);
 stageCommands(program);
+governanceCommands(program);
 auditCommands(program);
 identityCommands(program);
 

@@ -14,4 +14,4 @@ export function requireRole(actor: Actor, role: Role, action: string): void {
 }
 
 /** The actor that performs start-up work such as creating the first admin. */
-export const SYSTEM_ACTOR: Actor = { userId: 'system', username: 'system', role: 'admin' };
+export const SYSTEM_ACTOR: Actor = { userId: 'system', username: 'system', role: 'admin', groups: [] };

@@ -4,7 +4,7 @@
  * driver failures (unique violations, lost connections) into core codes before they get here.
  */
 import type {
-  ApiToken, AuditEntry, Lineage, ManifestFile, Model, OutboxEvent, Promotion, RiskTier, Role, Stage, Tags, User, Version,
+  ApiToken, AuditEntry, Holding, Lineage, ManifestFile, Model, OutboxEvent, Promotion, RiskTier, Role, Stage, Tags, User, Version,
 } from './types.js';
 
 /** A keyset cursor: the sort value and the id of the last row of the previous page. */
@@ -129,6 +129,7 @@ export interface AliasRepository {
 export interface PromotionQuery {
   status?: Promotion['status'];
   modelId?: string;
+  target?: string;
   afterCreated?: Cursor;
   limit: number;
 }
@@ -137,11 +138,31 @@ export interface PromotionRepository {
   insert(promotion: Omit<Promotion, 'model'>): Promise<void>;
   get(id: string): Promise<Promotion | null>;
   list(query: PromotionQuery): Promise<Promotion[]>;
+  /** Pending promotions of one version to one target (at most one should exist). */
+  pendingFor(modelId: string, version: number, target: string): Promise<Promotion[]>;
+  /** Records a decision or an approval; the status, approvals and decision fields are replaced. */
+  update(id: string, patch: Pick<Promotion, 'status' | 'approvals' | 'decidedAt' | 'decidedBy' | 'decisionComment'>): Promise<void>;
+}
+
+/** Stored policy documents: one server default (scope `*`) and one per model (scope = model id). */
+export interface PolicyRepository {
+  get(scope: string): Promise<{ document: unknown; updatedAt: string; updatedBy: string } | null>;
+  put(scope: string, document: unknown, updatedBy: string, updatedAt: string): Promise<void>;
+}
+
+/** Who held a target (a stage or an alias) when: the history behind rollback. */
+export interface HoldingRepository {
+  start(holding: Holding): Promise<void>;
+  /** Ends the open holding of this version on this target, if any. */
+  end(modelId: string, target: string, version: number, endedAt: string): Promise<void>;
+  /** Holdings of a target, newest first. */
+  list(modelId: string, target: string, limit: number, beforeStartedAt?: string): Promise<Holding[]>;
 }
 
 export interface UserRepository {
   insert(user: User): Promise<void>;
   findByUsername(username: string): Promise<User | null>;
+  update(id: string, patch: { role?: Role; groups?: string[] }): Promise<void>;
   list(): Promise<User[]>;
   count(): Promise<number>;
 }
@@ -198,6 +219,8 @@ export interface Repositories {
   users: UserRepository;
   tokens: TokenRepository;
   journal: JournalRepository;
+  policies: PolicyRepository;
+  holdings: HoldingRepository;
 }
 
 /** Runs a unit of work: everything written inside `transaction` commits together or not at all. */

@@ -2,7 +2,7 @@
  * The public JSON form of domain objects (snake_case). Used for API replies and for event
  * data alike, so a webhook receiver sees exactly what a GET would have returned.
  */
-import type { ApiToken, AuditEntry, Model, Promotion, User, Version } from './types.js';
+import type { ApiToken, AuditEntry, Holding, Model, Promotion, TargetRule, User, Version } from './types.js';
 
 export function presentModel(model: Model) {
   return {
@@ -57,11 +57,40 @@ export function presentPromotion(promotion: Promotion) {
     decided_at: promotion.decidedAt,
     checks: promotion.checks,
     approvals: promotion.approvals,
+    policy: promotion.policy ? presentRule(promotion.policy) : null,
+    from_stage: promotion.fromStage,
+    target_holder: promotion.targetHolder,
+    decided_by: promotion.decidedBy,
+    decision_comment: promotion.decisionComment,
+  };
+}
+
+export function presentRule(rule: TargetRule) {
+  return {
+    approvals_required: rule.approvalsRequired,
+    approver_roles: rule.approverRoles,
+    approver_groups: rule.approverGroups,
+    separation_of_duties: rule.separationOfDuties,
+    gates: rule.gates,
+  };
+}
+
+export function presentHolding(holding: Holding) {
+  return {
+    target: holding.target,
+    version: holding.version,
+    started_at: holding.startedAt,
+    ended_at: holding.endedAt,
+    via: holding.via,
+    promotion_id: holding.promotionId,
+    actor: holding.actor,
+    reason: holding.reason,
+    approved_by: holding.approvedBy,
   };
 }
 
 export function presentUser(user: User) {
-  return { username: user.username, role: user.role, created_at: user.createdAt, created_by: user.createdBy };
+  return { username: user.username, role: user.role, groups: user.groups, created_at: user.createdAt, created_by: user.createdBy };
 }
 
 export function presentToken(token: ApiToken) {

@@ -1,17 +1,23 @@
 /** The registry: every service, built over one set of ports. The server and tests start here. */
 import type { CoreDeps } from './core-deps.js';
+import { AliasService } from './services/alias-service.js';
 import { AuditService } from './services/audit-service.js';
 import { BlobService } from './services/blob-service.js';
 import { IdentityService } from './services/identity-service.js';
 import { ModelService } from './services/model-service.js';
+import { PolicyService } from './services/policy-service.js';
+import { PromotionService } from './services/promotion-service.js';
 import { ResolveService } from './services/resolve-service.js';
-import { StageService } from './services/stage-service.js';
+import { RollbackService } from './services/rollback-service.js';
 import { VersionService } from './services/version-service.js';
 
 export class Registry {
   readonly models: ModelService;
   readonly versions: VersionService;
-  readonly stages: StageService;
+  readonly aliases: AliasService;
+  readonly promotions: PromotionService;
+  readonly policies: PolicyService;
+  readonly rollbacks: RollbackService;
   readonly resolver: ResolveService;
   readonly audit: AuditService;
   readonly identity: IdentityService;
@@ -20,7 +26,10 @@ export class Registry {
   constructor(readonly deps: CoreDeps) {
     this.models = new ModelService(deps);
     this.versions = new VersionService(deps);
-    this.stages = new StageService(deps);
+    this.aliases = new AliasService(deps);
+    this.promotions = new PromotionService(deps);
+    this.policies = new PolicyService(deps);
+    this.rollbacks = new RollbackService(deps);
     this.resolver = new ResolveService(deps);
     this.audit = new AuditService(deps);
     this.identity = new IdentityService(deps);

@@ -17,12 +17,15 @@ export interface Actor {
   userId: string;
   username: string;
   role: Role;
+  groups: string[];
 }
 
 export interface User {
   id: string;
   username: string;
   role: Role;
+  /** Named approver groups the user belongs to (see a policy's approver_groups). */
+  groups: string[];
   createdAt: string;
   createdBy: string;
 }
@@ -116,8 +119,54 @@ export interface Promotion {
   requestedBy: string;
   createdAt: string;
   decidedAt: string | null;
-  checks: unknown[];
-  approvals: unknown[];
+  checks: GateCheck[];
+  approvals: Approval[];
+  /** The rule in force when the promotion was requested; approvals are counted against it. */
+  policy: TargetRule | null;
+  /** The version's stage at request time: if it moves meanwhile, the promotion is stale. */
+  fromStage: Stage;
+  /** Who held the target (production or an alias) at request time; null if nobody. */
+  targetHolder: number | null;
+  decidedBy: string | null;
+  decisionComment: string | null;
+}
+
+export interface GateCheck {
+  gate: string;
+  passed: boolean;
+  observed: unknown;
+  message: string;
+}
+
+export interface Approval {
+  username: string;
+  role: Role;
+  comment: string;
+  at: string;
+}
+
+/** One target's rule, as recorded on a promotion (camelCase mirror of a policy entry). */
+export interface TargetRule {
+  approvalsRequired: number;
+  approverRoles: Role[];
+  approverGroups: string[];
+  separationOfDuties: boolean;
+  gates: string[];
+}
+
+/** A period during which a version held a target (a stage or an alias). */
+export interface Holding {
+  id: string;
+  modelId: string;
+  target: string;
+  version: number;
+  startedAt: string;
+  endedAt: string | null;
+  via: 'promotion' | 'rollback' | 'direct';
+  promotionId: string | null;
+  actor: string;
+  reason: string;
+  approvedBy: string[];
 }
 
 export interface AuditEntry {

@@ -98,6 +98,33 @@ export interface PromotionsTable {
   decided_at: string | null;
   checks: string;
   approvals: string;
+  policy: string;
+  from_stage: string;
+  target_holder: number | null;
+  decided_by: string | null;
+  decision_comment: string | null;
+}
+
+export interface PoliciesTable {
+  /** `*` for the server default, else a model id. */
+  scope: string;
+  document: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface HoldingsTable {
+  id: string;
+  model_id: string;
+  target: string;
+  version: number;
+  started_at: string;
+  ended_at: string | null;
+  via: string;
+  promotion_id: string | null;
+  actor: string;
+  reason: string;
+  approved_by: string;
 }
 
 export interface UsersTable {
@@ -106,6 +133,7 @@ export interface UsersTable {
   role: string;
   created_at: string;
   created_by: string;
+  groups: string;
 }
 
 export interface ApiTokensTable {
@@ -162,4 +190,6 @@ export interface Database {
   audit_log: AuditLogTable;
   outbox_events: OutboxEventsTable;
   journal_head: JournalHeadTable;
+  policies: PoliciesTable;
+  holdings: HoldingsTable;
 }

@@ -4,6 +4,7 @@ import type { Repositories, UnitOfWork } from '../core/ports.js';
 import type { DbCapabilities, DbHandle } from './connect.js';
 import { guard, translateDbError } from './errors.js';
 import { KyselyAliasRepository } from './repositories/alias-repository.js';
+import { KyselyHoldingRepository, KyselyPolicyRepository } from './repositories/governance-repositories.js';
 import { KyselyTokenRepository, KyselyUserRepository } from './repositories/identity-repositories.js';
 import { KyselyJournalRepository } from './repositories/journal-repository.js';
 import { KyselyModelRepository } from './repositories/model-repository.js';
@@ -20,6 +21,8 @@ function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories 
     users: guard(new KyselyUserRepository(db)),
     tokens: guard(new KyselyTokenRepository(db)),
     journal: guard(new KyselyJournalRepository(db, caps)),
+    policies: guard(new KyselyPolicyRepository(db)),
+    holdings: guard(new KyselyHoldingRepository(db)),
   };
 }
 

@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  AuditEntry, AuditVerification, Blob, CreateModel, CreateVersion, Model, Page, Promotion, Resolved, Role, Stage, Token,
-  UpdateModel, User, Version,
+  AuditEntry, AuditVerification, Blob, CreateModel, CreateVersion, Holding, Model, ModelPolicy, Page, PolicyDocument, Promotion,
+  Resolved, Role, RollbackResult, Stage, Token, UpdateModel, User, Version,
 } from './types.js';
 
 export * from './types.js';
@@ -47,6 +47,9 @@ export class ModelgateClient {
   // --- identity
   whoami(): Promise<User> { return this.request('GET', '/api/v1/whoami'); }
   createUser(body: { username: string; role: Role }): Promise<User> { return this.request('POST', '/api/v1/users', { body }); }
+  updateUser(username: string, body: { role?: Role; groups?: string[] }): Promise<User> {
+    return this.request('PATCH', `/api/v1/users/${enc(username)}`, { body });
+  }
   async listUsers(): Promise<User[]> { return (await this.request<{ users: User[] }>('GET', '/api/v1/users')).users; }
   createToken(body: { name: string; username?: string }): Promise<Token & { token: string }> { return this.request('POST', '/api/v1/tokens', { body }); }
   async listTokens(username?: string): Promise<Token[]> {
@@ -89,10 +92,34 @@ export class ModelgateClient {
   promote(model: string, version: number, body: { target: string; reason: string }): Promise<Promotion> {
     return this.request('POST', `/api/v1/models/${enc(model)}/versions/${version}/promotions`, { body });
   }
-  listPromotions(query: Page & { status?: Promotion['status']; model?: string } = {}): Promise<{ promotions: Promotion[]; next_page_token: string | null }> {
+  /** `waiting_for: 'me'` is the approvals inbox: pending promotions the caller may approve now. */
+  listPromotions(query: Page & { status?: Promotion['status']; model?: string; target?: string; waiting_for?: 'me' } = {}): Promise<{ promotions: Promotion[]; next_page_token: string | null }> {
     return this.request('GET', '/api/v1/promotions', { query });
   }
   getPromotion(id: string): Promise<Promotion> { return this.request('GET', `/api/v1/promotions/${enc(id)}`); }
+  approve(id: string, comment?: string): Promise<Promotion> {
+    return this.request('POST', `/api/v1/promotions/${enc(id)}/approve`, { body: comment === undefined ? {} : { comment } });
+  }
+  reject(id: string, comment: string): Promise<Promotion> {
+    return this.request('POST', `/api/v1/promotions/${enc(id)}/reject`, { body: { comment } });
+  }
+  cancelPromotion(id: string, comment?: string): Promise<Promotion> {
+    return this.request('POST', `/api/v1/promotions/${enc(id)}/cancel`, { body: comment === undefined ? {} : { comment } });
+  }
+  rollback(model: string, body: { reason: string; target?: string; version?: number }): Promise<RollbackResult> {
+    return this.request('POST', `/api/v1/models/${enc(model)}/rollback`, { body });
+  }
+  history(model: string, query: Page & { target?: string } = {}): Promise<{ history: Holding[]; next_page_token: string | null }> {
+    return this.request('GET', `/api/v1/models/${enc(model)}/history`, { query });
+  }
+
+  // --- policies
+  getDefaultPolicy(): Promise<PolicyDocument> { return this.request('GET', '/api/v1/policy'); }
+  setDefaultPolicy(policy: PolicyDocument): Promise<PolicyDocument> { return this.request('PUT', '/api/v1/policy', { body: policy }); }
+  getModelPolicy(model: string): Promise<ModelPolicy> { return this.request('GET', `/api/v1/models/${enc(model)}/policy`); }
+  setModelPolicy(model: string, policy: PolicyDocument): Promise<ModelPolicy> {
+    return this.request('PUT', `/api/v1/models/${enc(model)}/policy`, { body: policy });
+  }
   setAlias(model: string, alias: string, version: number): Promise<Version> {
     return this.request('PUT', `/api/v1/models/${enc(model)}/aliases/${enc(alias)}`, { body: { version } });
   }
@@ -113,7 +140,7 @@ export class ModelgateClient {
    * server refuses the upload unless the bytes hash to it.
    */
   uploadBlob(body: AsyncIterable<Uint8Array> | Uint8Array, options: { sha256?: string; onProgress?: (sent: number) => void } = {}): Promise<Blob> {
-    const stream = body instanceof Uint8Array ? single(body) : body;
+    const stream = nonEmpty(body instanceof Uint8Array ? single(body) : body);
     const counted = options.onProgress ? counting(stream, options.onProgress) : stream;
     return this.request('POST', '/api/v1/blobs', {
       query: { sha256: options.sha256 },
@@ -172,7 +199,11 @@ export class ModelgateClient {
       body = JSON.stringify(options.body);
     }
     try {
-      return await this.fetchImpl(url, { method, headers, body, ...(options.raw ? { duplex: 'half' } : {}) } as RequestInit);
+      // A streamed body goes with redirect: 'error': under any other mode Node's fetch clones the
+      // request to be able to replay it, and the clone's unread copy of the stream keeps every
+      // chunk sent, so an upload would hold its whole size in memory (nodejs/undici#4058).
+      const streaming = options.raw ? { duplex: 'half', redirect: 'error' } : {};
+      return await this.fetchImpl(url, { method, headers, body, ...streaming } as RequestInit);
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause;
       throw new ApiError(0, 'UNREACHABLE', `cannot reach ${this.base}: ${cause?.code ?? (err as Error).message}`);
@@ -203,6 +234,11 @@ function enc(segment: string): string {
 
 async function* single(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;
+}
+
+/** fetch stalls for good on an empty chunk in a streamed body (an empty upload included), so it never sees one. */
+async function* nonEmpty(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  for await (const chunk of source) if (chunk.length > 0) yield chunk;
 }
 
 async function* counting(source: AsyncIterable<Uint8Array>, onProgress: (sent: number) => void): AsyncIterable<Uint8Array> {

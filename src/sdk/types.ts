@@ -62,8 +62,68 @@ export interface Promotion {
   requested_by: string;
   created_at: string;
   decided_at: string | null;
-  checks: unknown[];
-  approvals: unknown[];
+  checks: GateCheck[];
+  approvals: Approval[];
+  /** The rule in force when requested; approvals are counted against it. */
+  policy: TargetRule | null;
+  from_stage: Stage;
+  target_holder: number | null;
+  decided_by: string | null;
+  decision_comment: string | null;
+}
+
+export interface GateCheck {
+  gate: string;
+  passed: boolean;
+  observed: unknown;
+  message: string;
+}
+
+export interface Approval {
+  username: string;
+  role: Role;
+  comment: string;
+  at: string;
+}
+
+export interface TargetRule {
+  approvals_required: number;
+  approver_roles: Role[];
+  approver_groups: string[];
+  separation_of_duties: boolean;
+  gates: string[];
+}
+
+export interface PolicyDocument {
+  targets: Record<string, Partial<TargetRule>>;
+}
+
+export interface ModelPolicy {
+  model: string;
+  /** The rules in force, target by target. */
+  targets: Record<string, TargetRule>;
+  model_policy: { targets: Record<string, TargetRule> } | null;
+  default_policy: { targets: Record<string, TargetRule> };
+}
+
+export interface Holding {
+  target: string;
+  version: number;
+  started_at: string;
+  ended_at: string | null;
+  via: 'promotion' | 'rollback' | 'direct';
+  promotion_id: string | null;
+  actor: string;
+  reason: string;
+  approved_by: string[];
+}
+
+export interface RollbackResult {
+  model: string;
+  target: string;
+  from_version: number | null;
+  to_version: number;
+  reason: string;
 }
 
 export interface Resolved {
@@ -80,6 +140,7 @@ export interface Resolved {
 export interface User {
   username: string;
   role: Role;
+  groups: string[];
   created_at: string;
   created_by: string;
 }

@@ -16,7 +16,9 @@ import { blobRoutes } from './routes/blobs.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identity.js';
 import { modelRoutes } from './routes/models.js';
-import { stageRoutes } from './routes/stages.js';
+import { aliasRoutes } from './routes/aliases.js';
+import { governanceRoutes } from './routes/governance.js';
+import { promotionRoutes } from './routes/promotions.js';
 import { versionRoutes } from './routes/versions.js';
 
 export interface AppOptions {
@@ -45,12 +47,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
     routerOptions: { maxParamLength: 512 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Bodies are validated strictly (no coercion, no silent stripping of unknown fields);
-  // query strings and path parameters arrive as text and are coerced to their declared types.
-  const strict = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: false, strict: false });
+  // Bodies are validated strictly (no coercion, no silent stripping of unknown fields, and no
+  // Infinity, which JSON.parse makes of 1e400); query strings and path parameters arrive as
+  // text and are coerced to their declared types.
+  const strict = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: false, strict: false, strictNumbers: true });
   const coercing = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: 'array', useDefaults: true, strict: false });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
 
+  // Every body is JSON (or octet-stream for blobs); text/plain would reach the schema as a string.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request) => {
     throw new ModelgateError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
@@ -74,7 +79,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await api.register(identityRoutes(options.registry));
     await api.register(modelRoutes(options.registry));
     await api.register(versionRoutes(options.registry));
-    await api.register(stageRoutes(options.registry));
+    await api.register(aliasRoutes(options.registry));
+    await api.register(promotionRoutes(options.registry));
+    await api.register(governanceRoutes(options.registry));
     await api.register(blobRoutes(options.registry));
     await api.register(auditRoutes(options.registry));
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -2,7 +2,6 @@
  * `modelgate serve`: reads config once, opens the database and blob store, bootstraps the
  * first admin on an empty registry, and listens. Tests build the same thing with `startServer`.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -12,6 +11,7 @@ import { openDatabase, type DbHandle, type OpenOptions } from '../db/connect.js'
 import { KyselyUnitOfWork } from '../db/unit-of-work.js';
 import { buildApp, type App } from './app.js';
 import type { ServeConfig } from './config.js';
+import { systemIds } from './ids.js';
 
 export interface RunningServer {
   app: App;
@@ -32,7 +32,7 @@ export async function startServer(config: ServeConfig, options: { logger?: boole
     uow: new KyselyUnitOfWork(db),
     blobs,
     clock: { now: () => new Date().toISOString() },
-    ids: { uuid: () => randomUUID(), secret: (n) => randomBytes(n).toString('base64url') },
+    ids: systemIds,
     limits: { maxBlobBytes: config.maxBlobBytes },
   });
   const adminToken = await registry.identity.bootstrap();

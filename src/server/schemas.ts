@@ -68,7 +68,7 @@ export const LineageInput = Type.Object({
   }, { additionalProperties: false })),
   parents: Type.Optional(Type.Array(Type.Object({
     model: Name,
-    version: Type.Integer({ minimum: 1 }),
+    version: Type.Integer({ minimum: 1, maximum: 2147483647 }),
   }, { additionalProperties: false }), { maxItems: 100 })),
 }, { additionalProperties: false });
 
@@ -102,6 +102,14 @@ export const VersionReply = Type.Object({
   updated_at: Type.String(),
 });
 
+export const RuleReply = Type.Object({
+  approvals_required: Type.Integer(),
+  approver_roles: Type.Array(Type.String()),
+  approver_groups: Type.Array(Type.String()),
+  separation_of_duties: Type.Boolean(),
+  gates: Type.Array(Type.String()),
+});
+
 export const PromotionReply = Type.Object({
   id: Type.String(),
   model: Type.String(),
@@ -112,12 +120,27 @@ export const PromotionReply = Type.Object({
   requested_by: Type.String(),
   created_at: Type.String(),
   decided_at: Type.Union([Type.String(), Type.Null()]),
-  checks: Type.Array(Type.Unknown()),
-  approvals: Type.Array(Type.Unknown()),
+  checks: Type.Array(Type.Object({ gate: Type.String(), passed: Type.Boolean(), observed: Type.Unknown(), message: Type.String() })),
+  approvals: Type.Array(Type.Object({ username: Type.String(), role: Type.String(), comment: Type.String(), at: Type.String() })),
+  policy: Type.Union([RuleReply, Type.Null()]),
+  from_stage: Type.String(),
+  target_holder: Type.Union([Type.Integer(), Type.Null()]),
+  decided_by: Type.Union([Type.String(), Type.Null()]),
+  decision_comment: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const PolicyDocument = Type.Object({
+  targets: Type.Record(Type.String(), RuleReply),
+});
+
+export const HoldingReply = Type.Object({
+  target: Type.String(), version: Type.Integer(), started_at: Type.String(), ended_at: Type.Union([Type.String(), Type.Null()]),
+  via: Type.String(), promotion_id: Type.Union([Type.String(), Type.Null()]), actor: Type.String(), reason: Type.String(),
+  approved_by: Type.Array(Type.String()),
 });
 
 export const UserReply = Type.Object({
-  username: Type.String(), role: Type.String(), created_at: Type.String(), created_by: Type.String(),
+  username: Type.String(), role: Type.String(), groups: Type.Array(Type.String()), created_at: Type.String(), created_by: Type.String(),
 });
 
 export const TokenReply = Type.Object({

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ModelgateClient, type Role } from '../../src/sdk/client.js';
+import { ModelgateClient, type Promotion, type Role } from '../../src/sdk/client.js';
 import { loadServeConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/main.js';
 
@@ -30,6 +30,11 @@ export interface TestServer {
   admin: ModelgateClient;
   /** Creates a user with the role and returns a client acting as them. */
   as(role: Role, username?: string): Promise<ModelgateClient>;
+  /**
+   * Puts a version into production the governed way: the admin requests it and a separate
+   * approver (created on first use) approves it, as the default policy requires.
+   */
+  ship(model: string, version: number, reason?: string): Promise<Promotion>;
   /** Runs raw SQL on the server's database (for tamper tests). */
   sql(text: string, params?: unknown[]): Promise<unknown[]>;
   close(): Promise<void>;
@@ -45,6 +50,7 @@ export async function startTestServer(dialect: Dialect['name'], extra: Record<st
   const url = server.url;
   const adminToken = server.adminToken!;
   const admin = new ModelgateClient({ url, token: adminToken });
+  let approver: ModelgateClient | undefined;
   return {
     server, url, dataDir, dialect, adminToken, admin,
     async as(role, username) {
@@ -52,6 +58,11 @@ export async function startTestServer(dialect: Dialect['name'], extra: Record<st
       await admin.createUser({ username: name, role });
       const { token } = await admin.createToken({ username: name, name: 'test' });
       return new ModelgateClient({ url, token });
+    },
+    async ship(model, version, reason = 'ship it') {
+      approver ??= await this.as('approver', `release-approver-${++counter}`);
+      const requested = await admin.promote(model, version, { target: 'production', reason });
+      return requested.status === 'applied' ? requested : approver.approve(requested.id, 'reviewed');
     },
     async sql(text, params = []) {
       if (dialect === 'sqlite') {

@@ -19,12 +19,24 @@ export function identityCommands(program: Command): void {
       emit(ctx, created, () => process.stdout.write(`created user ${created.username} (role ${created.role}); ` +
         `give them a token with: modelgate token create --user ${created.username} --name <name>\n`));
     });
+  user.command('update')
+    .description("change a user's role or approver groups")
+    .argument('<username>')
+    .addOption(new Option('--role <role>', 'the new role').choices(ROLES))
+    .option('--group <name>', 'an approver group the user belongs to; repeatable; replaces the list', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--no-groups', 'remove the user from every group')
+    .action(async (username: string, opts: { role?: Role; group?: string[]; groups?: boolean }, cmd: Command) => {
+      const ctx = await connect(cmd);
+      const groups = opts.groups === false ? [] : opts.group;
+      const updated = await ctx.client.updateUser(username, { role: opts.role, groups });
+      emit(ctx, updated, () => process.stdout.write(`${updated.username}: role ${updated.role}, groups ${updated.groups.join(', ') || '-'}\n`));
+    });
   user.command('list')
     .description('list users')
     .action(async (_opts: object, cmd: Command) => {
       const ctx = await connect(cmd);
       const users = await ctx.client.listUsers();
-      emit(ctx, { users }, () => printTable(['user', 'role', 'created', 'by'], users.map((u) => [u.username, u.role, formatTime(u.created_at), u.created_by])));
+      emit(ctx, { users }, () => printTable(['user', 'role', 'groups', 'created', 'by'], users.map((u) => [u.username, u.role, u.groups.join(', '), formatTime(u.created_at), u.created_by])));
     });
 
   const token = program.command('token').description('manage API tokens');

@@ -11,7 +11,7 @@ import { positiveInt } from '../parse.js';
 /** Registers the stage, alias and resolve commands. */
 export function stageCommands(program: Command): void {
   program.command('promote')
-    .description('move a version to a stage, or point a protected alias at it, as a recorded promotion')
+    .description('request a move to a stage or alias; applied at once or after the approvals its policy asks for')
     .argument('<model>').argument('<version>', 'version number', positiveInt)
     .argument('<target>', 'staging, production, archived or @<alias>')
     .requiredOption('--reason <text>', 'why (kept in the audit log)')
@@ -72,7 +72,9 @@ function bare(alias: string): string {
   return alias.startsWith('@') ? alias.slice(1) : alias;
 }
 
-function printPromotion(p: Promotion): void {
+/** A promotion as a key-value block, with its gate results and approvals spelled out. */
+export function printPromotion(p: Promotion): void {
+  const required = p.policy?.approvals_required ?? 0;
   printFields([
     ['promotion', p.id],
     ['status', p.status],
@@ -80,10 +82,14 @@ function printPromotion(p: Promotion): void {
     ['target', p.target],
     ['reason', p.reason],
     ['requested', `${formatTime(p.created_at)} by ${p.requested_by}`],
-    ['decided', formatTime(p.decided_at)],
-    ['checks', p.checks.map((c) => JSON.stringify(c)).join('\n')],
-    ['approvals', p.approvals.map((a) => JSON.stringify(a)).join('\n')],
+    ['approvals', `${p.approvals.length} of ${required}${p.policy?.separation_of_duties ? ' (separation of duties)' : ''}` +
+      p.approvals.map((a) => `\n${a.username} (${a.role}) ${formatTime(a.at)}${a.comment ? `: ${a.comment}` : ''}`).join('')],
+    ['checks', p.checks.map((c) => `${c.passed ? 'pass' : 'FAIL'}  ${c.gate}: ${c.message}`).join('\n')],
+    ['decided', p.decided_at ? `${formatTime(p.decided_at)} by ${p.decided_by}${p.decision_comment ? `: ${p.decision_comment}` : ''}` : ''],
   ]);
+  if (p.status === 'pending') {
+    process.stdout.write(`\nwaiting for ${required - p.approvals.length} more approval(s): modelgate approve ${p.id}\n`);
+  }
 }
 
 function printResolved(r: Resolved): void {

@@ -44,7 +44,7 @@ export class IdentityService {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) throw errors.unauthenticated('the bearer token is not a modelgate token');
     const found = await this.deps.uow.read.tokens.findActiveByHash(hashToken(token));
     if (!found) throw errors.unauthenticated('the bearer token is unknown or revoked');
-    return { userId: found.user.id, username: found.user.username, role: found.user.role };
+    return { userId: found.user.id, username: found.user.username, role: found.user.role, groups: found.user.groups };
   }
 
   async createUser(ctx: RequestContext, input: { username: string; role: Role }): Promise<User> {
@@ -54,6 +54,31 @@ export class IdentityService {
     return change(this.deps, ctx, async (repos, log) => {
       if (await repos.users.findByUsername(input.username)) throw errors.userExists(input.username);
       return this.insertUser(repos, log, input.username, input.role, ctx.actor.username);
+    });
+  }
+
+  /** Changes a user's role or approver groups (admins). */
+  async updateUser(ctx: RequestContext, username: string, input: { role?: Role; groups?: string[] }): Promise<User> {
+    requireRole(ctx.actor, 'admin', 'changing a user');
+    if (input.role !== undefined && !Roles.includes(input.role)) throw errors.validation(`role must be one of ${Roles.join(', ')}`);
+    for (const group of input.groups ?? []) {
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(group)) throw errors.invalidName('group', group, '1-64 of A-Z a-z 0-9 . _ -');
+    }
+    return change(this.deps, ctx, async (repos, log) => {
+      const user = await repos.users.findByUsername(username);
+      if (!user) throw errors.userNotFound(username);
+      const groups = input.groups === undefined ? undefined : [...new Set(input.groups)].sort();
+      await repos.users.update(user.id, { role: input.role, groups });
+      const after: User = { ...user, role: input.role ?? user.role, groups: groups ?? user.groups };
+      log.record({
+        action: 'user.updated', resource: `users/${username}`, subject: '',
+        changes: {
+          ...(input.role !== undefined && input.role !== user.role ? { role: { from: user.role, to: input.role } } : {}),
+          ...(groups !== undefined ? { groups: { from: user.groups, to: groups } } : {}),
+        },
+        data: { user: presentUser(after) },
+      });
+      return after;
     });
   }
 
@@ -108,7 +133,7 @@ export class IdentityService {
   }
 
   private async insertUser(repos: Repositories, log: ChangeLog, username: string, role: Role, createdBy: string): Promise<User> {
-    const user: User = { id: this.deps.ids.uuid(), username, role, createdAt: this.deps.clock.now(), createdBy };
+    const user: User = { id: this.deps.ids.uuid(), username, role, groups: [], createdAt: this.deps.clock.now(), createdBy };
     await repos.users.insert(user);
     log.record({
       action: 'user.created', resource: `users/${username}`, subject: '',

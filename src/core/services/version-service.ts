@@ -12,7 +12,8 @@ import type { Repositories } from '../ports.js';
 import { presentVersion } from '../present.js';
 import type { Lineage, ManifestFile, Stage, Tags, Version } from '../types.js';
 import { mergeTags, diffFields } from './model-service.js';
-import { modelResource, requireModel, requireVersion, versionResource } from './lookup.js';
+import { requireModel, requireVersion, versionResource } from './lookup.js';
+import { TargetMover } from './target-mover.js';
 
 export const DatasetRoles = ['train', 'validation', 'test', 'evaluation'] as const;
 
@@ -46,7 +47,11 @@ export interface ListVersionsInput {
 }
 
 export class VersionService {
-  constructor(private readonly deps: CoreDeps) {}
+  private readonly mover: TargetMover;
+
+  constructor(private readonly deps: CoreDeps) {
+    this.mover = new TargetMover(deps.clock, deps.ids);
+  }
 
   async create(ctx: RequestContext, modelName: string, input: CreateVersionInput): Promise<Version> {
     requireRole(ctx.actor, 'contributor', 'registering a version');
@@ -159,13 +164,7 @@ export class VersionService {
           `version ${number} of ${model.name} has left development (it is ${version.stage}); it can only be archived`,
           { model: model.name, version: number, stage: version.stage });
       }
-      for (const alias of version.aliases) {
-        await repos.aliases.delete(model.id, alias);
-        log.record({
-          action: 'alias.deleted', resource: `${modelResource(model)}/aliases/${alias}`, subject: model.name,
-          changes: { alias, version: number, because: 'version deleted' }, data: { alias, version: number, model: model.name },
-        });
-      }
+      for (const alias of version.aliases) await this.mover.removeAlias(repos, log, model, alias, number, 'version deleted');
       await repos.versions.markDeleted(version.id, this.deps.clock.now());
       log.record({
         action: 'version.deleted', resource: versionResource(version), subject: model.name,

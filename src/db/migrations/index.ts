@@ -1,7 +1,12 @@
-/** Every migration, listed statically in order. Adding one means adding a line here. */
+/**
+ * Every migration, listed statically. Kysely applies them in the order of their names, so
+ * names are `<date>-<nn>-<what>`: adding one means adding a file and a line here.
+ */
 import type { Migration } from 'kysely';
-import * as initial from './2026-11-26-initial.js';
+import * as initial from './2026-11-26-01-initial.js';
+import * as governance from './2026-11-26-02-governance.js';
 
 export const migrations: Record<string, Migration> = {
-  '2026-11-26-initial': initial,
+  '2026-11-26-01-initial': initial,
+  '2026-11-26-02-governance': governance,
 };

@@ -8,13 +8,20 @@ export class KyselyUserRepository implements UserRepository {
 
   async insert(user: User): Promise<void> {
     await this.db.insertInto('users').values({
-      id: user.id, username: user.username, role: user.role, created_at: user.createdAt, created_by: user.createdBy,
+      id: user.id, username: user.username, role: user.role, groups: JSON.stringify(user.groups), created_at: user.createdAt, created_by: user.createdBy,
     }).execute();
   }
 
   async findByUsername(username: string): Promise<User | null> {
     const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     return row ? toUser(row) : null;
+  }
+
+  async update(id: string, patch: { role?: Role; groups?: string[] }): Promise<void> {
+    await this.db.updateTable('users').set({
+      ...(patch.role !== undefined && { role: patch.role }),
+      ...(patch.groups !== undefined && { groups: JSON.stringify(patch.groups) }),
+    }).where('id', '=', id).execute();
   }
 
   async list(): Promise<User[]> {
@@ -38,11 +45,14 @@ export class KyselyTokenRepository implements TokenRepository {
 
   async findActiveByHash(hash: string): Promise<{ token: ApiToken; user: User } | null> {
     const row = await this.base().where('t.hash', '=', hash).where('t.revoked_at', 'is', null)
-      .select(['u.role', 'u.created_at as user_created_at', 'u.created_by as user_created_by']).executeTakeFirst();
+      .select(['u.role', 'u.groups', 'u.created_at as user_created_at', 'u.created_by as user_created_by']).executeTakeFirst();
     if (!row) return null;
     return {
       token: toToken(row),
-      user: { id: row.user_id, username: row.username, role: row.role as Role, createdAt: row.user_created_at, createdBy: row.user_created_by },
+      user: {
+        id: row.user_id, username: row.username, role: row.role as Role, groups: JSON.parse(row.groups) as string[],
+        createdAt: row.user_created_at, createdBy: row.user_created_by,
+      },
     };
   }
 
@@ -68,7 +78,10 @@ export class KyselyTokenRepository implements TokenRepository {
 }
 
 function toUser(row: UsersTable): User {
-  return { id: row.id, username: row.username, role: row.role as Role, createdAt: row.created_at, createdBy: row.created_by };
+  return {
+    id: row.id, username: row.username, role: row.role as Role, groups: JSON.parse(row.groups) as string[],
+    createdAt: row.created_at, createdBy: row.created_by,
+  };
 }
 
 function toToken(row: Omit<ApiTokensTable, 'hash'> & { username: string }): ApiToken {

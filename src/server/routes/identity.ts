@@ -20,6 +20,19 @@ export function identityRoutes(registry: Registry): FastifyPluginAsyncTypebox {
       },
     }, async (request, reply) => reply.status(201).send(presentUser(await registry.identity.createUser(ctx(request), request.body))));
 
+    app.patch('/users/:username', {
+      schema: {
+        summary: "Change a user's role or approver groups (admins)",
+        tags: ['identity'],
+        params: Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }) }),
+        body: Type.Object({
+          role: Type.Optional(RoleSchema),
+          groups: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
+        }, { additionalProperties: false }),
+        response: replies({ 200: UserReply }),
+      },
+    }, async (request) => presentUser(await registry.identity.updateUser(ctx(request), request.params.username, request.body)));
+
     app.get('/users', {
       schema: { summary: 'List users (admins)', tags: ['identity'], response: replies({ 200: Type.Object({ users: Type.Array(UserReply) }) }) },
     }, async (request) => ({ users: (await registry.identity.listUsers(request.actor)).map(presentUser) }));
