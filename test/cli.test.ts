@@ -208,7 +208,7 @@ describe('modelgate CLI on sqlite', () => {
     expect(approved).toContain('rita (approver)');
     expect((await t.admin.getVersion('fraud-scorer', 1)).stage).toBe('production');
     const history = await ok(['history', 'fraud-scorer']);
-    expect(history).toMatch(/^1\s+.*\bnow\s+promotion\s+rita\s+rita\s+beats the baseline$/m);
+    expect(history).toMatch(/^1\s+.*\bnow\s+promotion\s+admin\s+rita\s+beats the baseline$/m);
 
     const resolved = await ok(['resolve', 'fraud-scorer']);
     expect(resolved).toMatch(/^version:\s+1$/m);

@@ -82,7 +82,7 @@ export function governanceCommands(program: Command): void {
       const ctx = await connect(cmd);
       const page = await ctx.client.history(model, { target: opts.target, page_size: opts.pageSize, page_token: opts.pageToken });
       emit(ctx, page, () => {
-        printTable(['version', 'from', 'until', 'via', 'by', 'approved by', 'reason'], page.history.map((h) => [
+        printTable(['version', 'from', 'until', 'via', 'requested by', 'approved by', 'reason'], page.history.map((h) => [
           h.version, formatTime(h.started_at), h.ended_at ? formatTime(h.ended_at) : 'now', h.via, h.actor, h.approved_by.join(', '), truncate(h.reason, 50),
         ]));
         notePage(page.next_page_token);

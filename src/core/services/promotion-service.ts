@@ -228,7 +228,8 @@ export class PromotionService {
       throw new ModelgateError('GATE_FAILED', `version ${version.version} no longer passes: ${failing.map((c) => c.message).join('; ')}`, { failing });
     }
     const target = parseTarget(promotion.target);
-    await this.mover.apply(repos, log, ctx.actor.username, model, version, target, {
+    // The history names who asked for the move; the approvals name who allowed it.
+    await this.mover.apply(repos, log, promotion.requestedBy, model, version, target, {
       kind: 'promotion', promotionId: promotion.id, reason: promotion.reason, approvedBy: promotion.approvals.map((a) => a.username),
     });
     const now = this.deps.clock.now();
