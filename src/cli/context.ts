@@ -22,16 +22,9 @@ export interface Context {
   json: boolean;
 }
 
-/**
- * The SDK client the CLI uses. Its fetch sends streamed uploads with `redirect: 'error'`:
- * for any other redirect mode Node's fetch clones the request so it could replay it, and the
- * clone's unread copy of the stream then holds every uploaded byte in memory (a 10 GB model
- * file would need 10 GB of RAM). A streamed body cannot be replayed anyway.
- */
+/** The SDK client the CLI uses (the SDK already streams uploads without buffering them). */
 export function newClient(url: string, token: string): ModelgateClient {
-  const streamingFetch: typeof fetch = (input, init) =>
-    fetch(input, init && (init as { duplex?: string }).duplex !== undefined ? { ...init, redirect: 'error' } : init);
-  return new ModelgateClient({ url, token, fetch: streamingFetch });
+  return new ModelgateClient({ url, token });
 }
 
 /** Reads the global options of the command being run (they may appear anywhere on the line). */

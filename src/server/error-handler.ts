@@ -35,6 +35,9 @@ function fromFastify(err: FastifyError): ModelgateError | null {
 }
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  // A request body left unread (an upload refused half way, or before it began) cannot be
+  // skipped on a kept-alive connection: the client's next request on it would hang. Close it.
+  if (!request.raw.complete) reply.header('connection', 'close');
   const known = err instanceof ModelgateError ? err : fromFastify(err);
   if (!known) {
     request.log.error({ err }, 'unhandled error');

@@ -45,7 +45,7 @@ export function blobRoutes(registry: Registry): FastifyPluginAsyncTypebox {
         .header('etag', `"${info.digest}"`)
         .header('digest', `sha-256=${b64}`)
         .header('repr-digest', `sha-256=:${b64}:`)
-        .header('cache-control', 'public, max-age=31536000, immutable');
+        .header('cache-control', 'private, max-age=31536000, immutable');
       const range = parseRange(request.headers.range, info.size);
       if (range === 'unsatisfiable') {
         reply.header('content-range', `bytes */${info.size}`);
