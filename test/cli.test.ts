@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry, Version } from '../src/sdk/client.js';
 import { startTestServer, type TestServer } from './helpers/harness.js';
+import { Receiver } from './helpers/receiver.js';
 
 const BIN = fileURLToPath(new URL('../bin/modelgate.js', import.meta.url));
 
@@ -69,7 +70,7 @@ describe('modelgate CLI on sqlite', () => {
   }
 
   beforeAll(async () => {
-    t = await startTestServer('sqlite');
+    t = await startTestServer('sqlite', { allowWebhookHosts: '127.0.0.1', webhookRetryBaseMs: '40' });
     home = await mkdtemp(join(tmpdir(), 'modelgate-cli-'));
     configHome = join(home, 'config');
   });
@@ -319,6 +320,28 @@ describe('modelgate CLI on sqlite', () => {
     const brokenJson = await cli(['--json', 'audit', 'verify']);
     expect(brokenJson.code).toBe(1);
     expect(JSON.parse(brokenJson.stdout)).toMatchObject({ ok: false, first_bad_seq: 3 });
+  });
+
+  it('manages webhooks and follows events', async () => {
+    const receiver = new Receiver();
+    await receiver.start();
+    try {
+      const added = await json<{ id: string; secret: string }>(['webhook', 'add', receiver.url, '--event', 'model.*', '--event', 'webhook.test']);
+      expect(added.secret).toMatch(/^whsec_/);
+      expect(await ok(['webhook', 'list'])).toContain(receiver.url);
+      await ok(['model', 'create', 'hooked']);
+      await ok(['webhook', 'test', added.id]);
+      await receiver.until(() => receiver.received.length === 2);
+      expect(receiver.events().map((e) => e.type).sort()).toEqual(['model.created', 'webhook.test']);
+      const deliveries = await ok(['webhook', 'deliveries', added.id]);
+      expect(deliveries).toMatch(/model\.created\s+\d+\s+hooked\s+delivered\s+1\s+200/);
+      const events = await ok(['events', '--after', '0', '--limit', '1000']);
+      expect(events).toMatch(/model\.created\s+hooked\s+admin/);
+      expect((await cli(['webhook', 'add', 'http://10.1.2.3/x', '--event', '*'])).stderr).toMatch(/error: VALIDATION_FAILED: .*internal address/);
+      await ok(['webhook', 'rm', added.id]);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('never sends the stored token to a server other than the one it was issued by', async () => {

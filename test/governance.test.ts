@@ -41,7 +41,7 @@ describe.each(DIALECTS)('governance on $name', ({ name }) => {
     const applied = await bob.approve(p.id, 'checked the eval report');
     expect(applied).toMatchObject({ status: 'applied', decided_by: 'bob', approvals: [{ username: 'bob', role: 'approver', comment: 'checked the eval report' }] });
     expect((await t.admin.resolve('sod', 'production'))!.resolved.version).toBe(1);
-    expect(await auditActions(`promotions/${p.id}`)).toEqual(['promotion.requested', 'promotion.approved', 'promotion.applied']);
+    expect(await auditActions(`models/sod/promotions/${p.id}`)).toEqual(['promotion.requested', 'promotion.approved', 'promotion.applied']);
   });
 
   it('forbids the version creator and the requester from approving', async () => {

@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { reportError } from './cli-error.js';
 import { auditCommands } from './commands/audit.js';
 import { authCommands } from './commands/auth.js';
+import { eventCommands } from './commands/events.js';
 import { governanceCommands } from './commands/governance.js';
 import { identityCommands } from './commands/identity.js';
 import { modelCommands } from './commands/models.js';
@@ -34,6 +35,7 @@ modelCommands(program);
 versionCommands(program);
 stageCommands(program);
 governanceCommands(program);
+eventCommands(program);
 auditCommands(program);
 identityCommands(program);
 

@@ -11,7 +11,11 @@ export function serveCommand(program: Command): void {
     .option('--database <url>', 'SQLite file path or postgres:// URL (MODELGATE_DATABASE)')
     .option('--blobs <dir>', 'blob store directory (MODELGATE_BLOBS, default <data-dir>/blobs)')
     .option('--max-blob-size <size>', 'largest upload accepted, e.g. 20G (MODELGATE_MAX_BLOB_SIZE)')
-    .option('--allow-webhook-hosts <list>', 'comma list of hosts webhooks may call (MODELGATE_ALLOW_WEBHOOK_HOSTS)')
+    .option('--allow-webhook-hosts <list>', 'comma list of internal hosts webhooks may call (MODELGATE_ALLOW_WEBHOOK_HOSTS)')
+    .option('--webhook-max-attempts <n>', 'attempts before a delivery is marked failed (MODELGATE_WEBHOOK_MAX_ATTEMPTS, default 10)')
+    .option('--webhook-retry-base-ms <ms>', 'first retry delay, doubled each time (MODELGATE_WEBHOOK_RETRY_BASE_MS, default 1000)')
+    .option('--webhook-lease-ms <ms>', 'how long a dispatcher owns a delivery it took (MODELGATE_WEBHOOK_LEASE_MS, default 60000)')
+    .option('--webhook-timeout-ms <ms>', 'how long to wait for a receiver (MODELGATE_WEBHOOK_TIMEOUT_MS, default 10000)')
     .action(async (flags: ServeFlags) => {
       let config;
       try {

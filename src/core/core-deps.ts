@@ -13,6 +13,8 @@ export interface CoreDeps {
   clock: Clock;
   ids: IdSource;
   limits: Limits;
+  /** Called after a change commits, so the webhook dispatcher and event streams look at once. */
+  notify?: () => void;
 }
 
 /**
@@ -20,10 +22,16 @@ export interface CoreDeps {
  * the outbox before committing: the change, its audit entries and its events commit together.
  */
 export function change<T>(deps: CoreDeps, ctx: RequestContext, work: (repos: Repositories, log: ChangeLog) => Promise<T>): Promise<T> {
-  return deps.uow.transaction(async (repos) => {
+  let recorded = false;
+  const result = deps.uow.transaction(async (repos) => {
     const log = new ChangeLog();
-    const result = await work(repos, log);
+    const value = await work(repos, log);
+    recorded = log.size > 0;
     await log.flush(repos, ctx, deps.clock, deps.ids);
-    return result;
+    return value;
+  });
+  return result.then((value) => {
+    if (recorded) deps.notify?.();
+    return value;
   });
 }

@@ -3,6 +3,7 @@ import type { CoreDeps } from './core-deps.js';
 import { AliasService } from './services/alias-service.js';
 import { AuditService } from './services/audit-service.js';
 import { BlobService } from './services/blob-service.js';
+import { EventService } from './services/event-service.js';
 import { IdentityService } from './services/identity-service.js';
 import { ModelService } from './services/model-service.js';
 import { PolicyService } from './services/policy-service.js';
@@ -10,6 +11,8 @@ import { PromotionService } from './services/promotion-service.js';
 import { ResolveService } from './services/resolve-service.js';
 import { RollbackService } from './services/rollback-service.js';
 import { VersionService } from './services/version-service.js';
+import { WebhookService } from './services/webhook-service.js';
+import type { WebhookSender } from './ports.js';
 
 export class Registry {
   readonly models: ModelService;
@@ -22,8 +25,10 @@ export class Registry {
   readonly audit: AuditService;
   readonly identity: IdentityService;
   readonly blobs: BlobService;
+  readonly webhooks: WebhookService;
+  readonly events: EventService;
 
-  constructor(readonly deps: CoreDeps) {
+  constructor(readonly deps: CoreDeps, sender: WebhookSender) {
     this.models = new ModelService(deps);
     this.versions = new VersionService(deps);
     this.aliases = new AliasService(deps);
@@ -34,5 +39,7 @@ export class Registry {
     this.audit = new AuditService(deps);
     this.identity = new IdentityService(deps);
     this.blobs = new BlobService(deps);
+    this.webhooks = new WebhookService(deps, sender);
+    this.events = new EventService(deps);
   }
 }

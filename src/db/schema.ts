@@ -175,6 +175,53 @@ export interface JournalHeadTable {
   event_seq: BigInt;
 }
 
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  secret: string;
+  events: string;
+  model_id: string | null;
+  active: number;
+  after_seq: BigInt;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_seq: BigInt | null;
+  event_id: string;
+  event_type: string;
+  subject: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+}
+
+export interface DeliveryAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  at: string;
+  status: number | null;
+  latency_ms: number;
+  error: string | null;
+  response_excerpt: string | null;
+}
+
+export interface DispatcherStateTable {
+  id: number;
+  fanout_seq: BigInt;
+}
+
 export interface Database {
   models: ModelsTable;
   model_former_names: ModelFormerNamesTable;
@@ -192,4 +239,8 @@ export interface Database {
   journal_head: JournalHeadTable;
   policies: PoliciesTable;
   holdings: HoldingsTable;
+  webhooks: WebhooksTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
+  dispatcher_state: DispatcherStateTable;
 }

@@ -10,6 +10,7 @@ import { KyselyJournalRepository } from './repositories/journal-repository.js';
 import { KyselyModelRepository } from './repositories/model-repository.js';
 import { KyselyPromotionRepository } from './repositories/promotion-repository.js';
 import { KyselyVersionRepository } from './repositories/version-repository.js';
+import { KyselyDeliveryRepository, KyselyWebhookRepository } from './repositories/webhook-repositories.js';
 import type { Database } from './schema.js';
 
 function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories {
@@ -23,6 +24,8 @@ function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories 
     journal: guard(new KyselyJournalRepository(db, caps)),
     policies: guard(new KyselyPolicyRepository(db)),
     holdings: guard(new KyselyHoldingRepository(db)),
+    webhooks: guard(new KyselyWebhookRepository(db)),
+    deliveries: guard(new KyselyDeliveryRepository(db, caps)),
   };
 }
 

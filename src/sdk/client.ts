@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  AuditEntry, AuditVerification, Blob, CreateModel, CreateVersion, Holding, Model, ModelPolicy, Page, PolicyDocument, Promotion,
-  Resolved, Role, RollbackResult, Stage, Token, UpdateModel, User, Version,
+  AuditEntry, AuditVerification, Blob, CloudEvent, CreateModel, Delivery, CreateVersion, Holding, Model, ModelPolicy, Page, PolicyDocument, Promotion,
+  Resolved, Role, RollbackResult, Stage, Token, UpdateModel, User, Version, Webhook,
 } from './types.js';
 
 export * from './types.js';
@@ -162,6 +162,56 @@ export class ModelgateClient {
     return this.send('GET', `/api/v1/blobs/${enc(digest)}`, { headers: range ? { range: `bytes=${range.start}-${range.end ?? ''}` } : {} });
   }
 
+  // --- webhooks and events
+  /** Subscribes a URL; the returned `secret` (whsec_...) is shown this once. */
+  createWebhook(body: { url: string; events: string[]; secret?: string; model?: string; active?: boolean }): Promise<Webhook & { secret: string }> {
+    return this.request('POST', '/api/v1/webhooks', { body });
+  }
+  async listWebhooks(): Promise<Webhook[]> { return (await this.request<{ webhooks: Webhook[] }>('GET', '/api/v1/webhooks')).webhooks; }
+  getWebhook(id: string): Promise<Webhook> { return this.request('GET', `/api/v1/webhooks/${enc(id)}`); }
+  updateWebhook(id: string, body: { url?: string; events?: string[]; secret?: string; active?: boolean }): Promise<Webhook> {
+    return this.request('PATCH', `/api/v1/webhooks/${enc(id)}`, { body });
+  }
+  deleteWebhook(id: string): Promise<void> { return this.request('DELETE', `/api/v1/webhooks/${enc(id)}`); }
+  listDeliveries(id: string, query: Page & { status?: Delivery['status'] } = {}): Promise<{ deliveries: Delivery[]; next_page_token: string | null }> {
+    return this.request('GET', `/api/v1/webhooks/${enc(id)}/deliveries`, { query });
+  }
+  redeliver(id: string, deliveryId?: string): Promise<{ requeued: number }> {
+    return this.request('POST', deliveryId === undefined
+      ? `/api/v1/webhooks/${enc(id)}/redeliver`
+      : `/api/v1/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`);
+  }
+  testWebhook(id: string): Promise<{ delivery_id: string; event_id: string }> { return this.request('POST', `/api/v1/webhooks/${enc(id)}/test`); }
+  listEvents(query: { after?: number; limit?: number } = {}): Promise<{ events: CloudEvent[]; next_after: number }> {
+    return this.request('GET', '/api/v1/events', { query });
+  }
+  /**
+   * Follows the live event stream (Server-Sent Events), resuming after `after` (an event
+   * sequence) or, without it, starting from now. Stops when `signal` aborts.
+   */
+  async *streamEvents(options: { after?: number; signal?: AbortSignal } = {}): AsyncGenerator<CloudEvent> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (options.after !== undefined) headers['last-event-id'] = String(options.after);
+    const response = await this.send('GET', '/api/v1/events', { headers, signal: options.signal });
+    if (!response.ok || !response.body) await this.parse(response);
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          if (data) yield JSON.parse(data) as CloudEvent;
+        }
+      }
+    } catch (err) {
+      if (!options.signal?.aborted) throw err;
+    }
+  }
+
   // --- audit
   listAudit(query: Page & { resource?: string; actor?: string; action?: string; since?: string; until?: string } = {}):
     Promise<{ entries: AuditEntry[]; next_page_token: string | null }> {
@@ -182,7 +232,7 @@ export class ModelgateClient {
     return (await this.parse(await this.send(method, path, options))) as T;
   }
 
-  private async send(method: string, path: string, options: { query?: Query; body?: unknown; raw?: AsyncIterable<Uint8Array>; headers?: Record<string, string> } = {}): Promise<Response> {
+  private async send(method: string, path: string, options: { query?: Query; body?: unknown; raw?: AsyncIterable<Uint8Array>; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
     const url = new URL(this.base + path);
     for (const [key, value] of Object.entries(options.query ?? {}) as [string, unknown][]) {
       if (value === undefined) continue;
@@ -203,7 +253,7 @@ export class ModelgateClient {
       // request to be able to replay it, and the clone's unread copy of the stream keeps every
       // chunk sent, so an upload would hold its whole size in memory (nodejs/undici#4058).
       const streaming = options.raw ? { duplex: 'half', redirect: 'error' } : {};
-      return await this.fetchImpl(url, { method, headers, body, ...streaming } as RequestInit);
+      return await this.fetchImpl(url, { method, headers, body, signal: options.signal, ...streaming } as RequestInit);
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause;
       throw new ApiError(0, 'UNREACHABLE', `cannot reach ${this.base}: ${cause?.code ?? (err as Error).message}`);

@@ -215,3 +215,53 @@ export interface Page {
   page_size?: number;
   page_token?: string;
 }
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+  model: string | null;
+  active: boolean;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeliveryAttempt {
+  attempt: number;
+  at: string;
+  status: number | null;
+  latency_ms: number;
+  error: string | null;
+  response_excerpt: string | null;
+}
+
+export interface Delivery {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: string;
+  sequence: number | null;
+  subject: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  attempt_log: DeliveryAttempt[];
+}
+
+/** A registry event in the CloudEvents 1.0 JSON format. */
+export interface CloudEvent {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: string;
+  time: string;
+  subject?: string;
+  datacontenttype: 'application/json';
+  sequence: number;
+  data: Record<string, unknown>;
+}

@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ModelgateError } from '../core/errors.js';
+import { Signal } from '../core/events/signal.js';
 import type { Registry } from '../core/registry.js';
 import { registerAuth } from './auth.js';
 import { errorHandler } from './error-handler.js';
@@ -19,10 +20,14 @@ import { modelRoutes } from './routes/models.js';
 import { aliasRoutes } from './routes/aliases.js';
 import { governanceRoutes } from './routes/governance.js';
 import { promotionRoutes } from './routes/promotions.js';
+import { eventRoutes } from './routes/events.js';
 import { versionRoutes } from './routes/versions.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface AppOptions {
   registry: Registry;
+  /** Fired when events are committed in this process, for the event stream. */
+  signal?: Signal;
   /** Pino logger options, or false for none (tests). */
   logger?: boolean | object;
   /** Whether the database answers, for /readyz. */
@@ -84,6 +89,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await api.register(governanceRoutes(options.registry));
     await api.register(blobRoutes(options.registry));
     await api.register(auditRoutes(options.registry));
+    await api.register(webhookRoutes(options.registry));
+    await api.register(eventRoutes(options.registry, options.signal ?? new Signal()));
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   }, { prefix: '/api/v1' });
 

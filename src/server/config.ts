@@ -14,6 +14,7 @@ export interface ServeConfig {
   blobs: string;
   maxBlobBytes: number;
   allowWebhookHosts: string[];
+  webhooks: { maxAttempts: number; retryBaseMs: number; leaseMs: number; timeoutMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -26,6 +27,10 @@ export interface ServeFlags {
   blobs?: string;
   maxBlobSize?: string;
   allowWebhookHosts?: string;
+  webhookMaxAttempts?: string;
+  webhookRetryBaseMs?: string;
+  webhookLeaseMs?: string;
+  webhookTimeoutMs?: string;
 }
 
 export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): ServeConfig {
@@ -47,6 +52,18 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Serv
   const maxText = pick(flags.maxBlobSize, 'MAX_BLOB_SIZE') ?? String(64 * 1024 ** 3);
   const maxBlobBytes = parseSize(maxText);
   const hosts = pick(flags.allowWebhookHosts, 'ALLOW_WEBHOOK_HOSTS') ?? '';
+  const int = (text: string | undefined, fallback: number, flag: string, min: number, max: number) => {
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) throw new ConfigError(`--${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+    return value;
+  };
+  const webhooks = {
+    maxAttempts: int(pick(flags.webhookMaxAttempts, 'WEBHOOK_MAX_ATTEMPTS'), 10, 'webhook-max-attempts', 1, 100),
+    retryBaseMs: int(pick(flags.webhookRetryBaseMs, 'WEBHOOK_RETRY_BASE_MS'), 1000, 'webhook-retry-base-ms', 1, 3_600_000),
+    leaseMs: int(pick(flags.webhookLeaseMs, 'WEBHOOK_LEASE_MS'), 60_000, 'webhook-lease-ms', 100, 3_600_000),
+    timeoutMs: int(pick(flags.webhookTimeoutMs, 'WEBHOOK_TIMEOUT_MS'), 10_000, 'webhook-timeout-ms', 100, 300_000),
+  };
   return {
     port,
     host,
@@ -55,6 +72,7 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Serv
     blobs: resolve(blobs),
     maxBlobBytes,
     allowWebhookHosts: hosts.split(',').map((h) => h.trim()).filter(Boolean),
+    webhooks,
   };
 }
 

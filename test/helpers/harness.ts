@@ -35,6 +35,10 @@ export interface TestServer {
    * approver (created on first use) approves it, as the default policy requires.
    */
   ship(model: string, version: number, reason?: string): Promise<Promotion>;
+  /** Starts one more server process on the same database and blob store (closed by close()). */
+  another(): Promise<RunningServer>;
+  /** Stops the server and starts it again on the same port, database and blobs (a restart). */
+  restart(): Promise<void>;
   /** Runs raw SQL on the server's database (for tamper tests). */
   sql(text: string, params?: unknown[]): Promise<unknown[]>;
   close(): Promise<void>;
@@ -46,13 +50,25 @@ export async function startTestServer(dialect: Dialect['name'], extra: Record<st
   const dataDir = await mkdtemp(join(tmpdir(), 'modelgate-test-'));
   const schema = dialect === 'postgres' ? `mg_test_${process.pid}_${randomBytes(4).toString('hex')}` : undefined;
   const config = loadServeConfig({ port: '0', dataDir, ...(dialect === 'postgres' ? { database: POSTGRES_URL } : {}), ...extra }, {});
-  const server = await startServer(config, { db: { schema } });
+  let server = await startServer(config, { db: { schema } });
   const url = server.url;
+  config.port = Number(new URL(url).port);
   const adminToken = server.adminToken!;
   const admin = new ModelgateClient({ url, token: adminToken });
   let approver: ModelgateClient | undefined;
+  const others: RunningServer[] = [];
   return {
-    server, url, dataDir, dialect, adminToken, admin,
+    get server() { return server; },
+    url, dataDir, dialect, adminToken, admin,
+    async another() {
+      const extraServer = await startServer({ ...config, port: 0 }, { db: { schema } });
+      others.push(extraServer);
+      return extraServer;
+    },
+    async restart() {
+      await server.close();
+      server = await startServer(config, { db: { schema } });
+    },
     async as(role, username) {
       const name = username ?? `${role}-${++counter}`;
       await admin.createUser({ username: name, role });
@@ -85,6 +101,7 @@ export async function startTestServer(dialect: Dialect['name'], extra: Record<st
       }
     },
     async close() {
+      for (const other of others) await other.close();
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
       if (schema) {

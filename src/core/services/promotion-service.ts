@@ -68,7 +68,7 @@ export class PromotionService {
       };
       await repos.promotions.insert(promotion);
       log.record({
-        action: 'promotion.requested', resource: `promotions/${promotion.id}`, subject: model.name,
+        action: 'promotion.requested', resource: promotionResource(model.name, promotion.id), subject: model.name,
         changes: { model: model.name, version: number, target: target.key, reason: input.reason, approvals_required: rule.approvalsRequired },
         data: { promotion: presentPromotion(promotion) },
       });
@@ -96,7 +96,7 @@ export class PromotionService {
       const approved = { ...promotion, approvals };
       await repos.promotions.update(id, approved);
       log.record({
-        action: 'promotion.approved', resource: `promotions/${id}`, subject: model.name,
+        action: 'promotion.approved', resource: promotionResource(model.name, id), subject: model.name,
         changes: { approved_by: ctx.actor.username, comment, approvals: approvals.length, required: rule.approvalsRequired },
         data: { promotion: presentPromotion(approved) },
       });
@@ -236,7 +236,7 @@ export class PromotionService {
     const applied: Promotion = { ...promotion, status: 'applied', decidedAt: now, decidedBy: ctx.actor.username };
     await repos.promotions.update(promotion.id, applied);
     log.record({
-      action: 'promotion.applied', resource: `promotions/${promotion.id}`, subject: model.name,
+      action: 'promotion.applied', resource: promotionResource(model.name, promotion.id), subject: model.name,
       changes: { status: { from: 'pending', to: 'applied' }, version: version.version, target: promotion.target, approved_by: applied.approvals.map((a) => a.username) },
       data: { promotion: presentPromotion(applied) },
     });
@@ -247,10 +247,15 @@ export class PromotionService {
     const closed: Promotion = { ...promotion, status, decidedAt: this.deps.clock.now(), decidedBy: by, decisionComment: comment };
     await repos.promotions.update(promotion.id, closed);
     log.record({
-      action: `promotion.${status}`, resource: `promotions/${promotion.id}`, subject: promotion.model,
+      action: `promotion.${status}`, resource: promotionResource(promotion.model, promotion.id), subject: promotion.model,
       changes: { status: { from: 'pending', to: status }, comment },
       data: { promotion: presentPromotion(closed) },
     });
     return closed;
   }
+}
+
+/** Promotions are filed under their model, so `audit list --resource models/<name>` shows who approved what. */
+function promotionResource(model: string, id: string): string {
+  return `models/${model}/promotions/${id}`;
 }

@@ -1,0 +1,57 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Signal } from '../../core/events/signal.js';
+import type { Registry } from '../../core/registry.js';
+import { replies } from '../schemas.js';
+
+const HEARTBEAT_MS = 15_000;
+const POLL_MS = 1000;
+
+export function eventRoutes(registry: Registry, signal: Signal): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get('/events', {
+      schema: {
+        summary: 'Events after a sequence number, as CloudEvents; with Accept: text/event-stream, a live stream resuming from Last-Event-ID',
+        tags: ['events'],
+        querystring: Type.Object({
+          after: Type.Optional(Type.Integer({ minimum: 0 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+        }, { additionalProperties: false }),
+        response: replies({ 200: Type.Object({ events: Type.Array(Type.Unknown()), next_after: Type.Integer() }) }),
+      },
+    }, async (request, reply) => {
+      const wantsStream = (request.headers.accept ?? '').includes('text/event-stream');
+      if (!wantsStream) {
+        const page = await registry.events.after(request.actor, request.query.after ?? 0, request.query.limit ?? 100);
+        return { events: page.events, next_after: page.nextAfter };
+      }
+      const lastId = request.headers['last-event-id'];
+      let cursor = typeof lastId === 'string' && /^\d+$/.test(lastId) ? Number(lastId) : request.query.after;
+      // A new subscriber with no position starts from now; one that says where it was misses nothing.
+      cursor ??= await registry.events.head(request.actor);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id });
+      res.write(': modelgate event stream\n\n');
+      const closed = new AbortController();
+      request.raw.on('close', () => closed.abort());
+      let lastWrite = Date.now();
+      while (!closed.signal.aborted) {
+        const page = await registry.events.after(request.actor, cursor, 500);
+        for (const event of page.events) {
+          res.write(`id: ${event.sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+          lastWrite = Date.now();
+        }
+        cursor = page.nextAfter;
+        if (page.events.length === 500) continue;
+        if (Date.now() - lastWrite >= HEARTBEAT_MS) {
+          res.write(': keep-alive\n\n');
+          lastWrite = Date.now();
+        }
+        // Commits in this process wake us at once; those of other servers are seen within POLL_MS.
+        await signal.wait(POLL_MS, closed.signal);
+      }
+      res.end();
+    });
+  };
+}
