@@ -344,6 +344,29 @@ describe('modelgate CLI on sqlite', () => {
     }
   });
 
+  it('answers lineage, impact, inventory and dossier questions', async () => {
+    await t.admin.createModel({ name: 'traced', risk_tier: 'high' });
+    await t.admin.createVersion('traced', {
+      source_uri: 's3://m/traced', digest: sha256('traced'),
+      lineage: { datasets: [{ name: 'claims', version: '2026-q3', role: 'train' }], code: { repo: 'git@x:y.git', commit: 'c0ffee1' } },
+    });
+    await ok(['dataset', 'add', 'claims@2026-q4', '--uri', 's3://lake/claims/q4']);
+    expect(await ok(['dataset', 'show', 'claims'])).toMatch(/2026-q4[\s\S]*2026-q3/);
+    const lineage = await ok(['lineage', 'traced@1']);
+    expect(lineage).toMatch(/version:traced\/1\s+trained_on\s+dataset:claims@2026-q3/);
+    const impact = await ok(['impact', '--dataset', 'claims@2026-q3']);
+    expect(impact).toMatch(/traced\s+1\s+development\s+-\s+direct/);
+    expect(impact).toContain('1 version(s) affected, 0 in production');
+    expect((await cli(['impact'])).code).toBe(2);
+    expect(await ok(['inventory', '--risk-tier', 'high'])).toMatch(/traced\s+admin\s+high\s+not_validated/);
+    const csvFile = join(home, 'inventory.csv');
+    await ok(['inventory', '--csv', csvFile]);
+    expect((await readFile(csvFile, 'utf8')).split('\r\n')[0]).toMatch(/^model,owner,responsible,risk_tier/);
+    const dossierFile = join(home, 'traced.md');
+    await ok(['dossier', 'traced@1', '--out', dossierFile]);
+    expect(await readFile(dossierFile, 'utf8')).toMatch(/^# Evidence dossier: traced version 1$/m);
+  });
+
   it('never sends the stored token to a server other than the one it was issued by', async () => {
     const nowhere = await closedPortUrl();
     const run = await cli(['--server', nowhere, 'whoami']);

@@ -188,7 +188,7 @@ describe.each(DIALECTS)('model and version lifecycle on $name', ({ name }) => {
       signature: { inputs: [{ name: 'amount', type: 'double' }] },
     });
     expect(v).toMatchObject({ digest, source_uri: 's3://models/external/v1.tar.gz', files: [], signature: { inputs: [{ name: 'amount' }] } });
-    expect(v.lineage.parents).toEqual([{ model: 'parent', version: 1 }]);
+    expect(v.lineage.parents).toEqual([{ model: 'parent', version: 1, relation: 'fine_tuned_from' }]);
     expect((await t.admin.resolve('external', '1'))!.resolved).toMatchObject({ source_uri: 's3://models/external/v1.tar.gz', files: [] });
   });
 });

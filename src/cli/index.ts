@@ -11,6 +11,7 @@ import { authCommands } from './commands/auth.js';
 import { eventCommands } from './commands/events.js';
 import { governanceCommands } from './commands/governance.js';
 import { identityCommands } from './commands/identity.js';
+import { lineageCommands } from './commands/lineage.js';
 import { modelCommands } from './commands/models.js';
 import { stageCommands } from './commands/stages.js';
 import { versionCommands } from './commands/versions.js';
@@ -36,6 +37,7 @@ versionCommands(program);
 stageCommands(program);
 governanceCommands(program);
 eventCommands(program);
+lineageCommands(program);
 auditCommands(program);
 identityCommands(program);
 

@@ -4,7 +4,7 @@
  * driver failures (unique violations, lost connections) into core codes before they get here.
  */
 import type {
-  ApiToken, AuditEntry, Holding, Lineage, ManifestFile, Model, OutboxEvent, Promotion, RiskTier, Role, Stage, Tags, User, Version,
+  ApiToken, AuditEntry, Dataset, Holding, Lineage, ManifestFile, Model, OutboxEvent, Promotion, RiskTier, Role, Stage, Tags, User, Version,
 } from './types.js';
 
 /** A keyset cursor: the sort value and the id of the last row of the previous page. */
@@ -17,6 +17,11 @@ export type ModelSort = 'name' | 'created_at' | 'updated_at';
 
 export interface ModelQuery {
   namePrefix?: string;
+  riskTier?: RiskTier;
+  /** Only models whose next validation is due before this date (YYYY-MM-DD). */
+  validationDueBefore?: string;
+  /** Only models with a version in production. */
+  inProduction?: boolean;
   tags?: { key: string; value?: string }[];
   includeArchived: boolean;
   sort: ModelSort;
@@ -51,11 +56,15 @@ export interface NewModel {
   intendedUse: string;
   restrictions: string;
   riskTier: RiskTier | null;
+  inventory: InventoryFields;
   createdBy: string;
   createdAt: string;
 }
 
-export type ModelPatch = Partial<Pick<Model, 'description' | 'tags' | 'owner' | 'intendedUse' | 'restrictions' | 'riskTier' | 'archived'>>;
+/** The model-inventory fields a model carries besides its description. */
+export type InventoryFields = Pick<Model, 'responsible' | 'validationStatus' | 'lastValidatedAt' | 'nextValidationDue' | 'validityPeriod' | 'policyExceptions'>;
+
+export type ModelPatch = Partial<Pick<Model, 'description' | 'tags' | 'owner' | 'intendedUse' | 'restrictions' | 'riskTier' | 'archived'> & InventoryFields>;
 
 /** Models, their names (current and former) and their per-model version counter. */
 export interface ModelRepository {
@@ -111,6 +120,8 @@ export interface VersionRepository {
   update(id: string, patch: VersionPatch, updatedAt: string): Promise<void>;
   setStage(id: string, stage: Stage, updatedAt: string): Promise<void>;
   markDeleted(id: string, deletedAt: string): Promise<void>;
+  /** Versions by id (deleted ones included), in no particular order. */
+  byIds(ids: string[]): Promise<Version[]>;
 }
 
 export interface AliasRecord {
@@ -124,6 +135,8 @@ export interface AliasRepository {
   set(modelId: string, alias: string, version: number, updatedAt: string): Promise<void>;
   delete(modelId: string, alias: string): Promise<void>;
   forVersion(modelId: string, version: number): Promise<string[]>;
+  /** Every alias of the model. */
+  all(modelId: string): Promise<AliasRecord[]>;
 }
 
 export interface PromotionQuery {
@@ -155,6 +168,8 @@ export interface HoldingRepository {
   start(holding: Holding): Promise<void>;
   /** Ends the open holding of this version on this target, if any. */
   end(modelId: string, target: string, version: number, endedAt: string): Promise<void>;
+  /** Every holding of one version, on any target, oldest first. */
+  forVersion(modelId: string, version: number): Promise<Holding[]>;
   /** Holdings of a target, newest first. */
   list(modelId: string, target: string, limit: number, beforeStartedAt?: string): Promise<Holding[]>;
 }
@@ -289,6 +304,47 @@ export interface DeliveryRepository {
   requeue(webhookId: string, deliveryId: string | null, now: string): Promise<number>;
 }
 
+export interface DatasetQuery {
+  name?: string;
+  namePrefix?: string;
+  after?: Cursor;
+  limit: number;
+}
+
+export interface DatasetRepository {
+  insert(dataset: Dataset): Promise<void>;
+  find(name: string, version: string): Promise<Dataset | null>;
+  /** Every version of a dataset name. */
+  byName(name: string): Promise<Dataset[]>;
+  list(query: DatasetQuery): Promise<Dataset[]>;
+}
+
+/** A version reached by an impact query, lean: enough to say what is affected and where it runs. */
+export interface ImpactedVersion {
+  versionId: string;
+  modelId: string;
+  model: string;
+  version: number;
+  stage: Stage;
+  /** True when the version itself used the dataset, commit or parent; false when it inherits it through a parent. */
+  direct: boolean;
+}
+
+export type ImpactSeed = { datasetIds: string[] } | { commit: string } | { parentVersionId: string };
+
+/** Lineage as indexed edges, for queries in both directions. */
+export interface LineageRepository {
+  link(versionId: string, edges: {
+    datasets: { datasetId: string; role: string }[];
+    parents: { parentId: string; relation: string }[];
+    code: { repo: string; commit: string } | null;
+  }): Promise<void>;
+  datasetsOf(versionIds: string[]): Promise<{ versionId: string; dataset: Dataset; role: string }[]>;
+  parentsOf(versionIds: string[]): Promise<{ versionId: string; parentId: string; relation: string }[]>;
+  /** Versions downstream of the seed, following parent edges transitively (deleted ones left out). */
+  impacted(seed: ImpactSeed, limit: number): Promise<ImpactedVersion[]>;
+}
+
 export interface Repositories {
   models: ModelRepository;
   versions: VersionRepository;
@@ -301,6 +357,8 @@ export interface Repositories {
   holdings: HoldingRepository;
   webhooks: WebhookRepository;
   deliveries: DeliveryRepository;
+  datasets: DatasetRepository;
+  lineage: LineageRepository;
 }
 
 /** The outcome of one HTTP delivery attempt. */

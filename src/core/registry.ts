@@ -3,8 +3,12 @@ import type { CoreDeps } from './core-deps.js';
 import { AliasService } from './services/alias-service.js';
 import { AuditService } from './services/audit-service.js';
 import { BlobService } from './services/blob-service.js';
+import { DatasetService } from './services/dataset-service.js';
+import { DossierService } from './services/dossier-service.js';
 import { EventService } from './services/event-service.js';
 import { IdentityService } from './services/identity-service.js';
+import { InventoryService } from './services/inventory-service.js';
+import { LineageService } from './services/lineage-service.js';
 import { ModelService } from './services/model-service.js';
 import { PolicyService } from './services/policy-service.js';
 import { PromotionService } from './services/promotion-service.js';
@@ -27,6 +31,10 @@ export class Registry {
   readonly blobs: BlobService;
   readonly webhooks: WebhookService;
   readonly events: EventService;
+  readonly datasets: DatasetService;
+  readonly lineage: LineageService;
+  readonly inventory: InventoryService;
+  readonly dossiers: DossierService;
 
   constructor(readonly deps: CoreDeps, sender: WebhookSender) {
     this.models = new ModelService(deps);
@@ -41,5 +49,9 @@ export class Registry {
     this.blobs = new BlobService(deps);
     this.webhooks = new WebhookService(deps, sender);
     this.events = new EventService(deps);
+    this.datasets = new DatasetService(deps);
+    this.lineage = new LineageService(deps);
+    this.inventory = new InventoryService(deps);
+    this.dossiers = new DossierService(deps);
   }
 }

@@ -51,6 +51,14 @@ export interface Model {
   restrictions: string;
   riskTier: RiskTier | null;
   archived: boolean;
+  /** Inventory (SR 11-7 / EU AI Act): the people answerable for the model besides its owner. */
+  responsible: string[];
+  validationStatus: ValidationStatus;
+  lastValidatedAt: string | null;
+  nextValidationDue: string | null;
+  /** How long a validation holds, as an ISO-8601 duration such as P1Y. */
+  validityPeriod: string | null;
+  policyExceptions: PolicyException[];
   createdBy: string;
   createdAt: string;
   updatedAt: string;
@@ -72,11 +80,39 @@ export interface DatasetRef {
   role: string;
 }
 
+export const ParentRelations = ['fine_tuned_from', 'distilled_from', 'derived_from'] as const;
+export type ParentRelation = (typeof ParentRelations)[number];
+
 export interface Lineage {
   datasets: DatasetRef[];
-  code: { repo: string; commit: string; path?: string } | null;
-  run: { id: string; url?: string } | null;
-  parents: { model: string; version: number }[];
+  code: { repo: string; commit: string; path?: string; dirty?: boolean } | null;
+  run: { id: string; url?: string; experiment?: string } | null;
+  parents: { model: string; version: number; relation?: ParentRelation }[];
+  /** What it was built with: framework and library versions, for reproducing it. */
+  environment?: { framework?: string; python?: string; libraries?: Record<string, string> } | null;
+}
+
+export interface Dataset {
+  id: string;
+  name: string;
+  version: string;
+  uri: string | null;
+  digest: string | null;
+  size: number | null;
+  description: string;
+  schema: unknown;
+  tags: Tags;
+  createdBy: string;
+  createdAt: string;
+}
+
+export const ValidationStatuses = ['not_validated', 'in_progress', 'validated', 'conditionally_validated'] as const;
+export type ValidationStatus = (typeof ValidationStatuses)[number];
+
+export interface PolicyException {
+  description: string;
+  granted_by?: string;
+  expires?: string;
 }
 
 export interface Version {

@@ -22,6 +22,12 @@ export interface ModelsTable {
   created_at: string;
   updated_at: string;
   last_version: number;
+  responsible: string;
+  validation_status: string;
+  last_validated_at: string | null;
+  next_validation_due: string | null;
+  validity_period: string | null;
+  policy_exceptions: string;
 }
 
 export interface ModelFormerNamesTable {
@@ -222,6 +228,38 @@ export interface DispatcherStateTable {
   fanout_seq: BigInt;
 }
 
+export interface DatasetsTable {
+  id: string;
+  name: string;
+  version: string;
+  uri: string | null;
+  digest: string | null;
+  size: BigInt | null;
+  description: string;
+  schema: string | null;
+  tags: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface VersionDatasetsTable {
+  version_id: string;
+  dataset_id: string;
+  role: string;
+}
+
+export interface VersionParentsTable {
+  version_id: string;
+  parent_id: string;
+  relation: string;
+}
+
+export interface VersionCodeTable {
+  version_id: string;
+  repo: string;
+  commit: string;
+}
+
 export interface Database {
   models: ModelsTable;
   model_former_names: ModelFormerNamesTable;
@@ -243,4 +281,8 @@ export interface Database {
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
   dispatcher_state: DispatcherStateTable;
+  datasets: DatasetsTable;
+  version_datasets: VersionDatasetsTable;
+  version_parents: VersionParentsTable;
+  version_code: VersionCodeTable;
 }

@@ -7,6 +7,7 @@ import { KyselyAliasRepository } from './repositories/alias-repository.js';
 import { KyselyHoldingRepository, KyselyPolicyRepository } from './repositories/governance-repositories.js';
 import { KyselyTokenRepository, KyselyUserRepository } from './repositories/identity-repositories.js';
 import { KyselyJournalRepository } from './repositories/journal-repository.js';
+import { KyselyDatasetRepository, KyselyLineageRepository } from './repositories/lineage-repositories.js';
 import { KyselyModelRepository } from './repositories/model-repository.js';
 import { KyselyPromotionRepository } from './repositories/promotion-repository.js';
 import { KyselyVersionRepository } from './repositories/version-repository.js';
@@ -26,6 +27,8 @@ function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories 
     holdings: guard(new KyselyHoldingRepository(db)),
     webhooks: guard(new KyselyWebhookRepository(db)),
     deliveries: guard(new KyselyDeliveryRepository(db, caps)),
+    datasets: guard(new KyselyDatasetRepository(db)),
+    lineage: guard(new KyselyLineageRepository(db)),
   };
 }
 

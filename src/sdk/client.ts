@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  AuditEntry, AuditVerification, Blob, CloudEvent, CreateModel, Delivery, CreateVersion, Holding, Model, ModelPolicy, Page, PolicyDocument, Promotion,
+  AuditEntry, AuditVerification, Blob, CloudEvent, CreateModel, Dataset, Delivery, DossierDocument, Impact, InventoryEntry, LineageGraph, CreateVersion, Holding, Model, ModelPolicy, Page, PolicyDocument, Promotion,
   Resolved, Role, RollbackResult, Stage, Token, UpdateModel, User, Version, Webhook,
 } from './types.js';
 
@@ -210,6 +210,42 @@ export class ModelgateClient {
     } catch (err) {
       if (!options.signal?.aborted) throw err;
     }
+  }
+
+  // --- lineage, inventory, evidence
+  createDataset(body: { name: string; version: string; uri?: string; digest?: string; size?: number; description?: string; schema?: unknown; tags?: Record<string, string> }): Promise<Dataset> {
+    return this.request('POST', '/api/v1/datasets', { body });
+  }
+  listDatasets(query: Page & { name_prefix?: string } = {}): Promise<{ datasets: Dataset[]; next_page_token: string | null }> {
+    return this.request('GET', '/api/v1/datasets', { query });
+  }
+  async datasetVersions(name: string): Promise<Dataset[]> {
+    return (await this.request<{ versions: Dataset[] }>('GET', `/api/v1/datasets/${enc(name)}`)).versions;
+  }
+  getDataset(name: string, version: string): Promise<Dataset> { return this.request('GET', `/api/v1/datasets/${enc(name)}/versions/${enc(version)}`); }
+  lineage(model: string, version: number, depth?: number): Promise<LineageGraph> {
+    return this.request('GET', `/api/v1/models/${enc(model)}/versions/${version}/lineage`, { query: { depth } });
+  }
+  /** Exactly one of: `dataset` (name or name@version), `commit`, `parent` (model@version). */
+  impact(query: { dataset?: string; commit?: string; parent?: string }): Promise<Impact> {
+    return this.request('GET', '/api/v1/impact', { query });
+  }
+  inventory(query: Page & { risk_tier?: string; overdue?: boolean; in_production?: boolean; include_archived?: boolean } = {}):
+    Promise<{ models: InventoryEntry[]; next_page_token: string | null }> {
+    return this.request('GET', '/api/v1/inventory', { query });
+  }
+  async inventoryCsv(query: { risk_tier?: string; overdue?: boolean; in_production?: boolean; include_archived?: boolean } = {}): Promise<string> {
+    const response = await this.send('GET', '/api/v1/inventory', { query: { ...query, format: 'csv' } });
+    if (!response.ok) await this.parse(response);
+    return response.text();
+  }
+  dossier(model: string, version: number): Promise<DossierDocument> {
+    return this.request('GET', `/api/v1/models/${enc(model)}/versions/${version}/dossier`);
+  }
+  async dossierText(model: string, version: number, format: 'markdown' | 'html'): Promise<string> {
+    const response = await this.send('GET', `/api/v1/models/${enc(model)}/versions/${version}/dossier`, { query: { format } });
+    if (!response.ok) await this.parse(response);
+    return response.text();
   }
 
   // --- audit

@@ -11,6 +11,12 @@ export interface Model {
   intended_use: string;
   restrictions: string;
   risk_tier: RiskTier | null;
+  responsible: string[];
+  validation_status: string;
+  last_validated_at: string | null;
+  next_validation_due: string | null;
+  validity_period: string | null;
+  policy_exceptions: { description: string; granted_by?: string; expires?: string }[];
   archived: boolean;
   former_names: string[];
   created_by: string;
@@ -25,10 +31,11 @@ export interface FileEntry {
 }
 
 export interface Lineage {
-  datasets: { name: string; version: string; uri?: string; digest?: string; role: string }[];
-  code: { repo: string; commit: string; path?: string } | null;
-  run: { id: string; url?: string } | null;
-  parents: { model: string; version: number }[];
+  datasets: { name: string; version: string; uri?: string; digest?: string; role: 'train' | 'validation' | 'test' | 'evaluation' | string }[];
+  code: { repo: string; commit: string; path?: string; dirty?: boolean } | null;
+  run: { id: string; url?: string; experiment?: string } | null;
+  parents: { model: string; version: number; relation?: 'fine_tuned_from' | 'distilled_from' | 'derived_from' }[];
+  environment?: { framework?: string; python?: string; libraries?: Record<string, string> } | null;
 }
 
 export interface Version {
@@ -179,7 +186,17 @@ export interface Blob {
   size: number;
 }
 
-export interface CreateModel {
+/** The inventory fields a model may carry. */
+export interface InventoryFields {
+  responsible?: string[];
+  validation_status?: 'not_validated' | 'in_progress' | 'validated' | 'conditionally_validated';
+  last_validated_at?: string | null;
+  next_validation_due?: string | null;
+  validity_period?: string | null;
+  policy_exceptions?: { description: string; granted_by?: string; expires?: string }[];
+}
+
+export interface CreateModel extends InventoryFields {
   name: string;
   description?: string;
   tags?: Record<string, string>;
@@ -189,7 +206,7 @@ export interface CreateModel {
   risk_tier?: RiskTier | null;
 }
 
-export interface UpdateModel {
+export interface UpdateModel extends InventoryFields {
   description?: string;
   tags?: Record<string, string | null>;
   owner?: string;
@@ -264,4 +281,59 @@ export interface CloudEvent {
   datacontenttype: 'application/json';
   sequence: number;
   data: Record<string, unknown>;
+}
+
+export interface Dataset {
+  name: string;
+  version: string;
+  uri: string | null;
+  digest: string | null;
+  size: number | null;
+  description: string;
+  schema: unknown;
+  tags: Record<string, string>;
+  created_by: string;
+  created_at: string;
+}
+
+export interface LineageGraph {
+  root: string;
+  depth: number;
+  nodes: ({ id: string; kind: 'version' | 'dataset' | 'code' | 'run' } & Record<string, unknown>)[];
+  edges: { from: string; to: string; kind: string }[];
+}
+
+export interface Impact {
+  affected: { model: string; version: number; stage: Stage; aliases: string[]; direct: boolean }[];
+  datasets: Dataset[];
+  in_production: number;
+}
+
+export interface InventoryEntry {
+  model: string;
+  owner: string;
+  responsible: string[];
+  risk_tier: RiskTier | null;
+  intended_use: string;
+  restrictions: string;
+  validation_status: string;
+  last_validated_at: string | null;
+  next_validation_due: string | null;
+  validation_overdue: boolean;
+  validity_period: string | null;
+  policy_exceptions: { description: string; granted_by?: string; expires?: string }[];
+  production_version: number | null;
+  production_since: string | null;
+  archived: boolean;
+}
+
+export interface DossierDocument {
+  generated_at: string;
+  generated_by: string;
+  model: Model;
+  version: Version;
+  lineage: LineageGraph;
+  promotions: Promotion[];
+  history: Holding[];
+  audit: { entries: AuditEntry[]; chain: { ok: boolean; entries: number; head_hash: string; first_bad_seq: number | null; problem: string | null } };
 }

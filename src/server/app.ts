@@ -16,6 +16,7 @@ import { auditRoutes } from './routes/audit.js';
 import { blobRoutes } from './routes/blobs.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identity.js';
+import { lineageRoutes } from './routes/lineage.js';
 import { modelRoutes } from './routes/models.js';
 import { aliasRoutes } from './routes/aliases.js';
 import { governanceRoutes } from './routes/governance.js';
@@ -90,6 +91,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await api.register(blobRoutes(options.registry));
     await api.register(auditRoutes(options.registry));
     await api.register(webhookRoutes(options.registry));
+    await api.register(lineageRoutes(options.registry));
     await api.register(eventRoutes(options.registry, options.signal ?? new Signal()));
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   }, { prefix: '/api/v1' });

@@ -34,6 +34,12 @@ export const ModelReply = Type.Object({
   intended_use: Type.String(),
   restrictions: Type.String(),
   risk_tier: Type.Union([RiskTier, Type.Null()]),
+  responsible: Type.Array(Type.String()),
+  validation_status: Type.String(),
+  last_validated_at: Type.Union([Type.String(), Type.Null()]),
+  next_validation_due: Type.Union([Type.String(), Type.Null()]),
+  validity_period: Type.Union([Type.String(), Type.Null()]),
+  policy_exceptions: Type.Array(Type.Object({ description: Type.String(), granted_by: Type.Optional(Type.String()), expires: Type.Optional(Type.String()) })),
   archived: Type.Boolean(),
   former_names: Type.Array(Type.String()),
   created_by: Type.String(),
@@ -61,24 +67,35 @@ export const LineageInput = Type.Object({
     repo: Type.String({ minLength: 1, maxLength: 2048 }),
     commit: Type.String({ minLength: 1, maxLength: 128 }),
     path: Type.Optional(Type.String({ maxLength: 1024 })),
+    dirty: Type.Optional(Type.Boolean({ description: 'uncommitted changes were present when it was trained' })),
   }, { additionalProperties: false })),
   run: Type.Optional(Type.Object({
     id: Type.String({ minLength: 1, maxLength: 256 }),
     url: Type.Optional(Type.String({ maxLength: 2048 })),
+    experiment: Type.Optional(Type.String({ maxLength: 256 })),
   }, { additionalProperties: false })),
   parents: Type.Optional(Type.Array(Type.Object({
     model: Name,
     version: Type.Integer({ minimum: 1, maximum: 2147483647 }),
+    relation: Type.Optional(Type.Union([Type.Literal('fine_tuned_from'), Type.Literal('distilled_from'), Type.Literal('derived_from')])),
   }, { additionalProperties: false }), { maxItems: 100 })),
+  environment: Type.Optional(Type.Object({
+    framework: Type.Optional(Type.String({ maxLength: 128 })),
+    python: Type.Optional(Type.String({ maxLength: 64 })),
+    libraries: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 128 }))),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
 export const LineageReply = Type.Object({
   datasets: Type.Array(Type.Object({
     name: Type.String(), version: Type.String(), uri: Type.Optional(Type.String()), digest: Type.Optional(Type.String()), role: Type.String(),
   })),
-  code: Type.Union([Type.Object({ repo: Type.String(), commit: Type.String(), path: Type.Optional(Type.String()) }), Type.Null()]),
-  run: Type.Union([Type.Object({ id: Type.String(), url: Type.Optional(Type.String()) }), Type.Null()]),
-  parents: Type.Array(Type.Object({ model: Type.String(), version: Type.Integer() })),
+  code: Type.Union([Type.Object({ repo: Type.String(), commit: Type.String(), path: Type.Optional(Type.String()), dirty: Type.Optional(Type.Boolean()) }), Type.Null()]),
+  run: Type.Union([Type.Object({ id: Type.String(), url: Type.Optional(Type.String()), experiment: Type.Optional(Type.String()) }), Type.Null()]),
+  parents: Type.Array(Type.Object({ model: Type.String(), version: Type.Integer(), relation: Type.Optional(Type.String()) })),
+  environment: Type.Optional(Type.Union([Type.Object({
+    framework: Type.Optional(Type.String()), python: Type.Optional(Type.String()), libraries: Type.Optional(Type.Record(Type.String(), Type.String())),
+  }), Type.Null()])),
 });
 
 export const VersionReply = Type.Object({
@@ -158,4 +175,29 @@ export const NextPageToken = Type.Union([Type.String(), Type.Null()]);
 /** Adds the shared error reply to a route's responses, so every failure is documented. */
 export function replies<T extends Record<number, TSchema>>(ok: T) {
   return { ...ok, '4xx': ErrorReply, '5xx': ErrorReply };
+}
+
+/** The inventory fields accepted when a model is created or edited. */
+export const InventoryInputFields = {
+  responsible: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 20 })),
+  validation_status: Type.Optional(Type.Union(['not_validated', 'in_progress', 'validated', 'conditionally_validated'].map((v) => Type.Literal(v)))),
+  last_validated_at: Type.Optional(Type.Union([Type.String({ maxLength: 10 }), Type.Null()])),
+  next_validation_due: Type.Optional(Type.Union([Type.String({ maxLength: 10 }), Type.Null()])),
+  validity_period: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Null()])),
+  policy_exceptions: Type.Optional(Type.Array(Type.Object({
+    description: Type.String({ minLength: 1, maxLength: 2000 }),
+    granted_by: Type.Optional(Type.String({ maxLength: 200 })),
+    expires: Type.Optional(Type.String({ maxLength: 10 })),
+  }, { additionalProperties: false }), { maxItems: 50 })),
+};
+
+/** The inventory fields of a request body, in core's camelCase. */
+export function inventoryInput(b: {
+  responsible?: string[]; validation_status?: string; last_validated_at?: string | null; next_validation_due?: string | null;
+  validity_period?: string | null; policy_exceptions?: { description: string; granted_by?: string; expires?: string }[];
+}) {
+  return {
+    responsible: b.responsible, validationStatus: b.validation_status, lastValidatedAt: b.last_validated_at,
+    nextValidationDue: b.next_validation_due, validityPeriod: b.validity_period, policyExceptions: b.policy_exceptions,
+  };
 }

@@ -1,6 +1,6 @@
 /** `modelgate model create|list|show|update|rename|archive`. */
 import { Option, type Command } from 'commander';
-import type { Model, RiskTier, UpdateModel } from '../../sdk/client.js';
+import type { InventoryFields, Model, RiskTier, UpdateModel } from '../../sdk/client.js';
 import { usageError } from '../cli-error.js';
 import { connect } from '../context.js';
 import { emit, formatMap, formatTime, notePage, printFields, printTable, truncate } from '../output.js';
@@ -16,6 +16,22 @@ interface ModelOptions {
   intendedUse?: string;
   restrictions?: string;
   riskTier?: string;
+  responsible?: string[];
+  validationStatus?: InventoryFields['validation_status'];
+  lastValidated?: string;
+  nextValidationDue?: string;
+  validityPeriod?: string;
+  policyException?: string[];
+}
+
+/** The inventory options as API fields; `none` clears a date or period. */
+function inventory(opts: ModelOptions): InventoryFields {
+  const clear = (v: string | undefined) => (v === 'none' ? null : v);
+  return {
+    responsible: opts.responsible, validation_status: opts.validationStatus, last_validated_at: clear(opts.lastValidated),
+    next_validation_due: clear(opts.nextValidationDue), validity_period: clear(opts.validityPeriod),
+    policy_exceptions: opts.policyException?.map((description) => ({ description })),
+  };
 }
 
 interface ListOptions {
@@ -38,7 +54,7 @@ export function modelCommands(program: Command): void {
       const ctx = await connect(cmd);
       const created = await ctx.client.createModel({
         name, description: opts.description, tags: opts.tag, owner: opts.owner, intended_use: opts.intendedUse,
-        restrictions: opts.restrictions, risk_tier: opts.riskTier as RiskTier | undefined,
+        restrictions: opts.restrictions, risk_tier: opts.riskTier as RiskTier | undefined, ...inventory(opts),
       });
       emit(ctx, created, () => printModel(created));
     });
@@ -83,7 +99,7 @@ export function modelCommands(program: Command): void {
       const body: UpdateModel = {
         description: opts.description, owner: opts.owner, intended_use: opts.intendedUse, restrictions: opts.restrictions,
         risk_tier: opts.riskTier === undefined ? undefined : opts.riskTier === 'none' ? null : (opts.riskTier as RiskTier),
-        tags: tagPatch(opts.tag, opts.untag),
+        tags: tagPatch(opts.tag, opts.untag), ...inventory(opts),
       };
       if (Object.values(body).every((v) => v === undefined)) throw usageError('nothing to change: give at least one option (see --help)');
       const ctx = await connect(cmd);
@@ -118,7 +134,14 @@ function withModelFields(cmd: Command, update: boolean): Command {
     .option('--owner <username>', 'the accountable owner (default: you)')
     .option('--intended-use <text>', 'what the model is meant to be used for')
     .option('--restrictions <text>', 'what it must not be used for')
-    .addOption(new Option('--risk-tier <tier>', 'risk classification').choices(update ? [...RISK_TIERS, 'none'] : RISK_TIERS));
+    .addOption(new Option('--risk-tier <tier>', 'risk classification').choices(update ? [...RISK_TIERS, 'none'] : RISK_TIERS))
+    .option('--responsible <person>', 'someone answerable for the model besides its owner; repeatable (replaces the list)', repeatable)
+    .addOption(new Option('--validation-status <status>', 'where independent validation stands')
+      .choices(['not_validated', 'in_progress', 'validated', 'conditionally_validated']))
+    .option('--last-validated <YYYY-MM-DD>', 'when it was last validated')
+    .option('--next-validation-due <YYYY-MM-DD>', 'when it must be validated again')
+    .option('--validity-period <duration>', 'how long a validation holds, e.g. P1Y')
+    .option('--policy-exception <text>', 'a policy exception granted to the model; repeatable (replaces the list)', repeatable);
 }
 
 /** Merges `--tag k=v` and `--untag k` into the API's tag patch (null removes a tag). */
@@ -140,6 +163,9 @@ function printModel(model: Model): void {
     ['risk tier', model.risk_tier],
     ['intended use', model.intended_use],
     ['restrictions', model.restrictions],
+    ['responsible', model.responsible.join(', ')],
+    ['validation', `${model.validation_status}${model.last_validated_at ? `, last ${model.last_validated_at}` : ''}${model.next_validation_due ? `, next due ${model.next_validation_due}` : ''}${model.validity_period ? `, valid for ${model.validity_period}` : ''}`],
+    ['exceptions', model.policy_exceptions.map((e) => e.description).join('\n')],
     ['tags', formatMap(model.tags)],
     ['archived', model.archived ? 'yes' : 'no'],
     ['former names', model.former_names.join(', ')],

@@ -6,12 +6,13 @@ import type { RequestContext } from '../journal.js';
 import { checkModelName, checkTags, checkUsername } from '../names.js';
 import { decodePageToken, encodePageToken } from '../page-token.js';
 import { parseTagFilter } from '../filters.js';
+import { DEFAULT_INVENTORY, checkInventory, type InventoryInput } from '../inventory.js';
 import type { ModelPatch, ModelSort } from '../ports.js';
 import { presentModel } from '../present.js';
 import type { Actor, Model, RiskTier, Tags } from '../types.js';
 import { modelResource, requireModel } from './lookup.js';
 
-export interface CreateModelInput {
+export interface CreateModelInput extends InventoryInput {
   name: string;
   description?: string;
   tags?: Tags;
@@ -21,7 +22,7 @@ export interface CreateModelInput {
   riskTier?: RiskTier | null;
 }
 
-export interface UpdateModelInput {
+export interface UpdateModelInput extends InventoryInput {
   description?: string;
   /** Merged into the current tags; a null value removes the tag. */
   tags?: Record<string, string | null>;
@@ -48,6 +49,7 @@ export class ModelService {
     requireRole(ctx.actor, 'contributor', 'creating a model');
     const name = checkModelName(input.name);
     const tags = checkTags(input.tags ?? {});
+    const inventory = { ...DEFAULT_INVENTORY, ...checkInventory(input) };
     return change(this.deps, ctx, async (repos, log) => {
       const owner = input.owner ?? ctx.actor.username;
       if (input.owner !== undefined && !(await repos.users.findByUsername(checkUsername(owner)))) throw errors.userNotFound(owner);
@@ -64,6 +66,7 @@ export class ModelService {
         intendedUse: input.intendedUse ?? '',
         restrictions: input.restrictions ?? '',
         riskTier: input.riskTier ?? null,
+        inventory,
         createdBy: ctx.actor.username,
         createdAt: now,
       });
@@ -104,7 +107,7 @@ export class ModelService {
       requireOwnerOrAdmin(ctx.actor, model, 'editing a model');
       if (model.archived) throw errors.modelArchived(model.name);
       await repos.models.lock(model.id);
-      const patch: ModelPatch = {};
+      const patch: ModelPatch = checkInventory(input);
       if (input.description !== undefined) patch.description = input.description;
       if (input.intendedUse !== undefined) patch.intendedUse = input.intendedUse;
       if (input.restrictions !== undefined) patch.restrictions = input.restrictions;

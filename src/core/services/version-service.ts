@@ -6,16 +6,14 @@ import { change, type CoreDeps } from '../core-deps.js';
 import { ModelgateError, errors } from '../errors.js';
 import { parseMetricFilter, parseTagFilter } from '../filters.js';
 import type { RequestContext } from '../journal.js';
-import { checkDigest, checkFilePath, checkMetricName, checkModelName, checkTags } from '../names.js';
+import { checkDigest, checkFilePath, checkMetricName, checkTags } from '../names.js';
 import { decodePageToken, encodePageToken } from '../page-token.js';
-import type { Repositories } from '../ports.js';
 import { presentVersion } from '../present.js';
 import type { Lineage, ManifestFile, Stage, Tags, Version } from '../types.js';
+import { linkLineage, normaliseLineage, resolveParents } from './lineage-writer.js';
 import { mergeTags, diffFields } from './model-service.js';
 import { requireModel, requireVersion, versionResource } from './lookup.js';
 import { TargetMover } from './target-mover.js';
-
-export const DatasetRoles = ['train', 'validation', 'test', 'evaluation'] as const;
 
 export interface CreateVersionInput {
   files?: ManifestFile[];
@@ -63,7 +61,7 @@ export class VersionService {
     return change(this.deps, ctx, async (repos, log) => {
       const model = await requireModel(repos, modelName);
       if (model.archived) throw errors.modelArchived(model.name);
-      await checkParents(repos, lineage);
+      const parents = await resolveParents(repos, lineage);
       const number = await repos.models.takeVersionNumber(model.id);
       const now = this.deps.clock.now();
       await repos.versions.insert({
@@ -86,6 +84,7 @@ export class VersionService {
         createdAt: now,
       });
       const version = await requireVersion(repos, model, number);
+      await linkLineage(this.deps, repos, log, ctx.actor.username, version.id, lineage, parents);
       log.record({
         action: 'version.created', resource: versionResource(version), subject: model.name,
         changes: { version: number, digest: version.digest, files: version.files.length, source_uri: version.sourceUri },
@@ -230,25 +229,3 @@ function checkCard(card: string): void {
   if (card.length > 1_000_000) throw errors.validation('model_card is longer than 1,000,000 characters');
 }
 
-function normaliseLineage(lineage: Partial<Lineage> | undefined): Lineage {
-  const datasets = lineage?.datasets ?? [];
-  for (const dataset of datasets) {
-    if (!(DatasetRoles as readonly string[]).includes(dataset.role)) {
-      throw errors.validation(`dataset role ${JSON.stringify(dataset.role)} must be one of ${DatasetRoles.join(', ')}`, { dataset: dataset.name });
-    }
-    if (dataset.digest !== undefined) checkDigest(dataset.digest);
-  }
-  const parents = lineage?.parents ?? [];
-  for (const parent of parents) checkModelName(parent.model);
-  return { datasets, code: lineage?.code ?? null, run: lineage?.run ?? null, parents };
-}
-
-/** Parent versions must exist: lineage that points nowhere is worse than none. */
-async function checkParents(repos: Repositories, lineage: Lineage): Promise<void> {
-  for (const parent of lineage.parents) {
-    const model = await repos.models.findByName(parent.model);
-    if (!model || !(await repos.versions.get(model.id, parent.version))) {
-      throw new ModelgateError('VERSION_NOT_FOUND', `parent ${parent.model} version ${parent.version} does not exist`, { parent });
-    }
-  }
-}

@@ -26,4 +26,9 @@ export class KyselyAliasRepository implements AliasRepository {
       .where('model_id', '=', modelId).where('version', '=', version).orderBy('alias').execute();
     return rows.map((r) => r.alias);
   }
+
+  async all(modelId: string): Promise<AliasRecord[]> {
+    const rows = await this.db.selectFrom('aliases').select(['alias', 'version']).where('model_id', '=', modelId).orderBy('alias').execute();
+    return rows.map((r) => ({ alias: r.alias, version: Number(r.version) }));
+  }
 }

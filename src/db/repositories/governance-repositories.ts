@@ -35,6 +35,12 @@ export class KyselyHoldingRepository implements HoldingRepository {
       .execute();
   }
 
+  async forVersion(modelId: string, version: number): Promise<Holding[]> {
+    const rows = await this.db.selectFrom('holdings').selectAll().where('model_id', '=', modelId).where('version', '=', version)
+      .orderBy('started_at').orderBy('id').execute();
+    return rows.map(toHolding);
+  }
+
   async list(modelId: string, target: string, limit: number, beforeStartedAt?: string): Promise<Holding[]> {
     const rows = await this.db.selectFrom('holdings').selectAll()
       .where('model_id', '=', modelId).where('target', '=', target)

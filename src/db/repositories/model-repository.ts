@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Cursor, ModelPatch, ModelQuery, ModelRepository, NewModel } from '../../core/ports.js';
-import type { Model, RiskTier } from '../../core/types.js';
+import type { Cursor, InventoryFields, ModelPatch, ModelQuery, ModelRepository, NewModel } from '../../core/ports.js';
+import type { Model, RiskTier, ValidationStatus } from '../../core/types.js';
 import type { DbCapabilities } from '../connect.js';
 import type { Database, ModelsTable } from '../schema.js';
 import { fromJson, toJson } from './json.js';
@@ -13,7 +13,8 @@ export class KyselyModelRepository implements ModelRepository {
       id: model.id, name: model.name, description: model.description, tags: toJson(model.tags), owner: model.owner,
       intended_use: model.intendedUse, restrictions: model.restrictions, risk_tier: model.riskTier, archived: 0,
       created_by: model.createdBy, created_at: model.createdAt, updated_at: model.createdAt, last_version: 0,
-    }).execute();
+      ...inventoryColumns(model.inventory),
+    } as ModelsTable).execute();
     await this.writeTags(model.id, model.tags);
   }
 
@@ -51,6 +52,7 @@ export class KyselyModelRepository implements ModelRepository {
       ...(patch.riskTier !== undefined && { risk_tier: patch.riskTier }),
       ...(patch.archived !== undefined && { archived: patch.archived ? 1 : 0 }),
       ...(patch.tags !== undefined && { tags: toJson(patch.tags) }),
+      ...inventoryColumns(patch),
       updated_at: updatedAt,
     }).where('id', '=', id).execute();
     if (patch.tags !== undefined) {
@@ -70,6 +72,12 @@ export class KyselyModelRepository implements ModelRepository {
     const dir = query.descending ? 'desc' : 'asc';
     let q = this.db.selectFrom('models').selectAll();
     if (!query.includeArchived) q = q.where('archived', '=', 0);
+    if (query.riskTier) q = q.where('risk_tier', '=', query.riskTier);
+    if (query.validationDueBefore) q = q.where('next_validation_due', '<', query.validationDueBefore);
+    if (query.inProduction) {
+      q = q.where(({ exists, selectFrom }) => exists(selectFrom('versions as pv').select('pv.id')
+        .whereRef('pv.model_id', '=', 'models.id').where('pv.stage', '=', 'production').where('pv.deleted_at', 'is', null)));
+    }
     if (query.namePrefix) q = q.where(sql<boolean>`substr(name, 1, ${query.namePrefix.length}) = ${query.namePrefix}`);
     for (const tag of query.tags ?? []) {
       q = q.where(({ exists, selectFrom }) => exists(
@@ -112,6 +120,17 @@ function keyset(column: 'name' | 'created_at' | 'updated_at', descending: boolea
   return sql<boolean>`(${sql.ref(column)} ${sql.raw(op)} ${after.key} or (${sql.ref(column)} = ${after.key} and id ${sql.raw(op)} ${after.id}))`;
 }
 
+function inventoryColumns(f: Partial<InventoryFields>): Partial<ModelsTable> {
+  return {
+    ...(f.responsible !== undefined && { responsible: toJson(f.responsible) }),
+    ...(f.validationStatus !== undefined && { validation_status: f.validationStatus }),
+    ...(f.lastValidatedAt !== undefined && { last_validated_at: f.lastValidatedAt }),
+    ...(f.nextValidationDue !== undefined && { next_validation_due: f.nextValidationDue }),
+    ...(f.validityPeriod !== undefined && { validity_period: f.validityPeriod }),
+    ...(f.policyExceptions !== undefined && { policy_exceptions: toJson(f.policyExceptions) }),
+  };
+}
+
 function toModel(row: ModelsTable, formerNames: string[]): Model {
   return {
     id: row.id,
@@ -123,6 +142,12 @@ function toModel(row: ModelsTable, formerNames: string[]): Model {
     restrictions: row.restrictions,
     riskTier: row.risk_tier as RiskTier | null,
     archived: Number(row.archived) === 1,
+    responsible: fromJson(row.responsible),
+    validationStatus: row.validation_status as ValidationStatus,
+    lastValidatedAt: row.last_validated_at,
+    nextValidationDue: row.next_validation_due,
+    validityPeriod: row.validity_period,
+    policyExceptions: fromJson(row.policy_exceptions),
     createdBy: row.created_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

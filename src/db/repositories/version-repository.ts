@@ -102,6 +102,20 @@ export class KyselyVersionRepository implements VersionRepository {
     await this.db.updateTable('versions').set({ deleted_at: deletedAt, updated_at: deletedAt }).where('id', '=', id).execute();
   }
 
+  async byIds(ids: string[]): Promise<Version[]> {
+    if (ids.length === 0) return [];
+    const out: Version[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.base().where('v.id', 'in', ids.slice(i, i + 500)).execute();
+      const aliases = rows.length === 0 ? [] : await this.db.selectFrom('aliases').select(['model_id', 'alias', 'version'])
+        .where('model_id', 'in', [...new Set(rows.map((r) => r.model_id))]).execute();
+      for (const row of rows) {
+        out.push(toVersion(row, aliases.filter((a) => a.model_id === row.model_id && Number(a.version) === Number(row.version)).map((a) => a.alias).sort()));
+      }
+    }
+    return out;
+  }
+
   private base() {
     return this.db.selectFrom('versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
       .selectAll('v').select('m.name as model_name');

@@ -3,7 +3,9 @@ import { Type } from 'typebox';
 import { presentModel } from '../../core/present.js';
 import type { Registry } from '../../core/registry.js';
 import { ctx } from '../auth.js';
-import { ModelReply, Name, NextPageToken, PageSize, PageToken, RiskTier, TagMap, TagPatch, Text, replies } from '../schemas.js';
+import {
+  InventoryInputFields, ModelReply, Name, NextPageToken, PageSize, PageToken, RiskTier, TagMap, TagPatch, Text, inventoryInput, replies,
+} from '../schemas.js';
 
 const ModelParams = Type.Object({ name: Name });
 
@@ -21,6 +23,7 @@ export function modelRoutes(registry: Registry): FastifyPluginAsyncTypebox {
           intended_use: Type.Optional(Text(10_000)),
           restrictions: Type.Optional(Text(10_000)),
           risk_tier: Type.Optional(Type.Union([RiskTier, Type.Null()])),
+          ...InventoryInputFields,
         }, { additionalProperties: false }),
         response: replies({ 201: ModelReply }),
       },
@@ -28,7 +31,7 @@ export function modelRoutes(registry: Registry): FastifyPluginAsyncTypebox {
       const b = request.body;
       const model = await registry.models.create(ctx(request), {
         name: b.name, description: b.description, tags: b.tags, owner: b.owner,
-        intendedUse: b.intended_use, restrictions: b.restrictions, riskTier: b.risk_tier,
+        intendedUse: b.intended_use, restrictions: b.restrictions, riskTier: b.risk_tier, ...inventoryInput(b),
       });
       return reply.status(201).send(presentModel(model));
     });
@@ -73,6 +76,7 @@ export function modelRoutes(registry: Registry): FastifyPluginAsyncTypebox {
           intended_use: Type.Optional(Text(10_000)),
           restrictions: Type.Optional(Text(10_000)),
           risk_tier: Type.Optional(Type.Union([RiskTier, Type.Null()])),
+          ...InventoryInputFields,
         }, { additionalProperties: false }),
         response: replies({ 200: ModelReply }),
       },
@@ -80,7 +84,7 @@ export function modelRoutes(registry: Registry): FastifyPluginAsyncTypebox {
       const b = request.body;
       return presentModel(await registry.models.update(ctx(request), request.params.name, {
         description: b.description, tags: b.tags, owner: b.owner, intendedUse: b.intended_use,
-        restrictions: b.restrictions, riskTier: b.risk_tier,
+        restrictions: b.restrictions, riskTier: b.risk_tier, ...inventoryInput(b),
       }));
     });
 

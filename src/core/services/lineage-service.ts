@@ -1,0 +1,156 @@
+/**
+ * The two questions lineage answers. Upstream: what produced this version (datasets, code,
+ * run, environment, and its parents' lineage, to a depth). Downstream: which versions, and
+ * which of them in production, were built on this dataset, commit or parent version.
+ */
+import type { CoreDeps } from '../core-deps.js';
+import { ModelgateError, errors } from '../errors.js';
+import type { ImpactSeed, ImpactedVersion, Repositories } from '../ports.js';
+import type { Dataset, Stage, Version } from '../types.js';
+import { checkDatasetName, checkDatasetVersion } from './dataset-service.js';
+import { requireModel, requireVersion } from './lookup.js';
+
+export interface LineageNode {
+  id: string;
+  kind: 'version' | 'dataset' | 'code' | 'run';
+  [key: string]: unknown;
+}
+
+export interface LineageEdge {
+  from: string;
+  to: string;
+  kind: string;
+}
+
+export interface LineageGraph {
+  root: string;
+  depth: number;
+  nodes: LineageNode[];
+  edges: LineageEdge[];
+}
+
+export interface Affected {
+  model: string;
+  version: number;
+  stage: Stage;
+  aliases: string[];
+  direct: boolean;
+}
+
+const ROLE_EDGE: Record<string, string> = { train: 'trained_on', validation: 'validated_on', test: 'tested_on', evaluation: 'evaluated_on' };
+const STAGE_ORDER: Record<Stage, number> = { production: 0, staging: 1, development: 2, archived: 3 };
+const IMPACT_LIMIT = 100_000;
+
+export class LineageService {
+  constructor(private readonly deps: CoreDeps) {}
+
+  async upstream(modelName: string, number: number, depth = 5): Promise<LineageGraph> {
+    if (!Number.isInteger(depth) || depth < 0 || depth > 50) throw errors.validation('depth must be an integer from 0 to 50');
+    const repos = this.deps.uow.read;
+    const root = await requireVersion(repos, await requireModel(repos, modelName), number);
+    const nodes = new Map<string, LineageNode>();
+    const edges: LineageEdge[] = [];
+    let level: Version[] = [root];
+    const seen = new Set<string>([root.id]);
+    addVersion(nodes, root);
+    for (let d = 0; level.length > 0; d++) {
+      for (const v of level) addProvenance(nodes, edges, v);
+      for (const link of await repos.lineage.datasetsOf(level.map((v) => v.id))) {
+        const from = versionNodeId(level.find((v) => v.id === link.versionId)!);
+        const to = addDataset(nodes, link.dataset);
+        edges.push({ from, to, kind: ROLE_EDGE[link.role] ?? link.role });
+      }
+      if (d === depth) break;
+      const parentLinks = await repos.lineage.parentsOf(level.map((v) => v.id));
+      const parents = await repos.versions.byIds([...new Set(parentLinks.map((p) => p.parentId))]);
+      for (const link of parentLinks) {
+        const child = level.find((v) => v.id === link.versionId)!;
+        const parent = parents.find((p) => p.id === link.parentId);
+        if (parent) edges.push({ from: versionNodeId(child), to: versionNodeId(parent), kind: link.relation });
+      }
+      level = parents.filter((p) => !seen.has(p.id));
+      for (const p of level) {
+        seen.add(p.id);
+        addVersion(nodes, p);
+      }
+    }
+    return { root: versionNodeId(root), depth, nodes: [...nodes.values()], edges };
+  }
+
+  /** `dataset=name` (every version of it) or `name@version`, `commit=`, `parent=model@version`. */
+  async impact(input: { dataset?: string; commit?: string; parent?: string }): Promise<{ affected: Affected[]; datasets: Dataset[] }> {
+    const given = [input.dataset, input.commit, input.parent].filter((x) => x !== undefined);
+    if (given.length !== 1) throw errors.validation('ask about exactly one of dataset, commit or parent');
+    const repos = this.deps.uow.read;
+    let seed: ImpactSeed;
+    let datasets: Dataset[] = [];
+    if (input.dataset !== undefined) {
+      const [name, version] = splitAt(input.dataset);
+      checkDatasetName(name);
+      if (version !== undefined) checkDatasetVersion(version);
+      datasets = version === undefined ? await repos.datasets.byName(name) : [await repos.datasets.find(name, version)].filter((d): d is Dataset => d !== null);
+      if (datasets.length === 0) throw new ModelgateError('NOT_FOUND', `dataset ${input.dataset} is not registered`, { dataset: input.dataset });
+      seed = { datasetIds: datasets.map((d) => d.id) };
+    } else if (input.commit !== undefined) {
+      if (!/^[0-9A-Za-z._/-]{1,128}$/.test(input.commit)) throw errors.validation('commit must be a commit id or ref name');
+      seed = { commit: input.commit };
+    } else {
+      const [model, version] = splitAt(input.parent!);
+      if (version === undefined || !/^[1-9]\d{0,9}$/.test(version)) throw errors.validation('parent must be <model>@<version number>');
+      const parent = await requireVersion(repos, await requireModel(repos, model), Number(version));
+      seed = { parentVersionId: parent.id };
+    }
+    const rows = await repos.lineage.impacted(seed, IMPACT_LIMIT);
+    return { affected: await withAliases(repos, rows), datasets };
+  }
+}
+
+async function withAliases(repos: Repositories, rows: ImpactedVersion[]): Promise<Affected[]> {
+  const aliases = new Map<string, string[]>();
+  for (const modelId of new Set(rows.map((r) => r.modelId))) {
+    for (const a of await repos.aliases.all(modelId)) {
+      const key = `${modelId}/${a.version}`;
+      aliases.set(key, [...(aliases.get(key) ?? []), a.alias]);
+    }
+  }
+  return rows
+    .map((r) => ({ model: r.model, version: r.version, stage: r.stage, aliases: aliases.get(`${r.modelId}/${r.version}`) ?? [], direct: r.direct }))
+    .sort((a, b) => STAGE_ORDER[a.stage] - STAGE_ORDER[b.stage] || a.model.localeCompare(b.model) || b.version - a.version);
+}
+
+function splitAt(ref: string): [string, string | undefined] {
+  const at = ref.lastIndexOf('@');
+  return at <= 0 ? [ref, undefined] : [ref.slice(0, at), ref.slice(at + 1)];
+}
+
+function versionNodeId(v: Version): string {
+  return `version:${v.model}/${v.version}`;
+}
+
+function addVersion(nodes: Map<string, LineageNode>, v: Version): void {
+  nodes.set(versionNodeId(v), {
+    id: versionNodeId(v), kind: 'version', model: v.model, version: v.version, stage: v.stage, digest: v.digest,
+    metrics: v.metrics, created_by: v.createdBy, created_at: v.createdAt, environment: v.lineage.environment ?? null,
+  });
+}
+
+function addDataset(nodes: Map<string, LineageNode>, d: Dataset): string {
+  const id = `dataset:${d.name}@${d.version}`;
+  nodes.set(id, { id, kind: 'dataset', name: d.name, version: d.version, uri: d.uri, digest: d.digest, size: d.size });
+  return id;
+}
+
+/** Code and run come from the version's own record; they have no table of their own to join. */
+function addProvenance(nodes: Map<string, LineageNode>, edges: LineageEdge[], v: Version): void {
+  const from = versionNodeId(v);
+  if (v.lineage.code) {
+    const id = `code:${v.lineage.code.repo}@${v.lineage.code.commit}`;
+    nodes.set(id, { id, kind: 'code', repo: v.lineage.code.repo, commit: v.lineage.code.commit, path: v.lineage.code.path ?? null, dirty: v.lineage.code.dirty ?? false });
+    edges.push({ from, to: id, kind: 'built_from' });
+  }
+  if (v.lineage.run) {
+    const id = `run:${v.lineage.run.id}`;
+    nodes.set(id, { id, kind: 'run', run_id: v.lineage.run.id, url: v.lineage.run.url ?? null, experiment: v.lineage.run.experiment ?? null });
+    edges.push({ from, to: id, kind: 'produced_by' });
+  }
+}

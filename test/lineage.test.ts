@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS, expectApiError, startTestServer, uploadFile, type TestServer } from './helpers/harness.js';
+
+const D = (name: string, version: string, role = 'train') => ({ name, version, role });
+
+describe.each(DIALECTS)('lineage, impact, inventory and dossier on $name', ({ name }) => {
+  let t: TestServer;
+
+  /**
+   * A base encoder retrained on three monthly transaction extracts (September's turns out
+   * biased), fine-tuned twice into regional fraud models, and a churn model that validated on
+   * the biased extract directly.
+   */
+  beforeAll(async () => {
+    t = await startTestServer(name);
+    await t.admin.createDataset({ name: 'transactions', version: '2026-09', uri: 's3://lake/tx/2026-09', digest: `sha256:${'9'.repeat(64)}`, size: 1_000_000 });
+    const file = await uploadFile(t.admin, 'w.bin', 'weights');
+    for (const model of ['base-encoder', 'fraud-eu', 'fraud-us', 'churn']) await t.admin.createModel({ name: model });
+    const code = { repo: 'git@example.com:ml/encoder.git', commit: 'a1b2c3d' };
+    await t.admin.createVersion('base-encoder', { files: [file], lineage: { datasets: [D('transactions', '2026-08')], code } });
+    await t.admin.createVersion('base-encoder', {
+      files: [file], lineage: { datasets: [D('transactions', '2026-09'), D('labels', 'v1', 'validation')], code: { ...code, commit: 'e4f5a6b' }, run: { id: 'run-7', experiment: 'encoder' } },
+    });
+    await t.admin.createVersion('fraud-eu', {
+      files: [file], lineage: { datasets: [D('transactions', '2026-10')], parents: [{ model: 'base-encoder', version: 2 }], environment: { framework: 'torch', libraries: { torch: '2.5.1' } } },
+    });
+    await t.admin.createVersion('fraud-us', { files: [file], lineage: { parents: [{ model: 'base-encoder', version: 1 }] } });
+    await t.admin.createVersion('fraud-us', { files: [file], lineage: { parents: [{ model: 'fraud-eu', version: 1, relation: 'distilled_from' }] } });
+    await t.admin.createVersion('churn', { files: [file], lineage: { datasets: [D('transactions', '2026-09', 'validation')] } });
+    await t.ship('base-encoder', 2);
+    await t.ship('fraud-eu', 1, 'EU launch');
+    await t.admin.promote('churn', 1, { target: 'staging', reason: 'try' });
+    await t.admin.setAlias('fraud-us', 'candidate', 2);
+  });
+  afterAll(async () => { await t?.close(); });
+
+  it('registers datasets named by versions, once each, and audits it', async () => {
+    expect((await t.admin.datasetVersions('transactions')).map((d) => d.version).sort()).toEqual(['2026-08', '2026-09', '2026-10']);
+    expect(await t.admin.getDataset('transactions', '2026-09')).toMatchObject({ uri: 's3://lake/tx/2026-09', size: 1_000_000 });
+    const created = (await t.admin.listAudit({ action: 'dataset.created', page_size: 100 })).entries;
+    expect(created).toHaveLength(4); // one registered by hand, three named by versions
+    await expectApiError(t.admin.createDataset({ name: 'transactions', version: '2026-09' }), 409, 'CONFLICT');
+    await expectApiError(t.admin.createVersion('churn', { source_uri: 's3://x', digest: `sha256:${'0'.repeat(64)}`, lineage: { datasets: [{ ...D('transactions', '2026-09'), digest: `sha256:${'1'.repeat(64)}` }] } }), 409, 'CONFLICT');
+    await expectApiError(t.admin.createDataset({ name: 'bad name', version: '1' }), 400, 'INVALID_NAME');
+  });
+
+  it('answers which versions used the biased extract, production first, including those fine-tuned from them', async () => {
+    const impact = await t.admin.impact({ dataset: 'transactions@2026-09' });
+    expect(impact.affected).toEqual([
+      { model: 'base-encoder', version: 2, stage: 'production', aliases: [], direct: true },
+      { model: 'fraud-eu', version: 1, stage: 'production', aliases: [], direct: false },
+      { model: 'churn', version: 1, stage: 'staging', aliases: [], direct: true },
+      { model: 'fraud-us', version: 2, stage: 'development', aliases: ['candidate'], direct: false },
+    ]);
+    expect(impact.in_production).toBe(2);
+    const allMonths = await t.admin.impact({ dataset: 'transactions' });
+    expect(allMonths.affected.map((a) => `${a.model}@${a.version}`).sort()).toEqual(['base-encoder@1', 'base-encoder@2', 'churn@1', 'fraud-eu@1', 'fraud-us@1', 'fraud-us@2']);
+    expect((await t.admin.impact({ commit: 'e4f5a6b' })).affected.map((a) => `${a.model}@${a.version}`)).toEqual(['base-encoder@2', 'fraud-eu@1', 'fraud-us@2']);
+    expect((await t.admin.impact({ parent: 'base-encoder@1' })).affected.map((a) => `${a.model}@${a.version}`)).toEqual(['fraud-us@1']);
+    await expectApiError(t.admin.impact({ dataset: 'nope' }), 404, 'NOT_FOUND');
+    await expectApiError(t.admin.impact({}), 400, 'VALIDATION_FAILED');
+    await expectApiError(t.admin.impact({ dataset: 'transactions', commit: 'x' }), 400, 'VALIDATION_FAILED');
+  });
+
+  it('draws the upstream graph of a version to a given depth', async () => {
+    const shallow = await t.admin.lineage('fraud-us', 2, 1);
+    expect(shallow.root).toBe('version:fraud-us/2');
+    expect(shallow.edges).toContainEqual({ from: 'version:fraud-us/2', to: 'version:fraud-eu/1', kind: 'distilled_from' });
+    expect(shallow.edges).toContainEqual({ from: 'version:fraud-eu/1', to: 'dataset:transactions@2026-10', kind: 'trained_on' });
+    expect(shallow.nodes.some((n) => n.id === 'version:base-encoder/2')).toBe(false);
+    const deep = await t.admin.lineage('fraud-us', 2, 5);
+    expect(deep.edges).toEqual(expect.arrayContaining([
+      { from: 'version:fraud-eu/1', to: 'version:base-encoder/2', kind: 'fine_tuned_from' },
+      { from: 'version:base-encoder/2', to: 'dataset:transactions@2026-09', kind: 'trained_on' },
+      { from: 'version:base-encoder/2', to: 'dataset:labels@v1', kind: 'validated_on' },
+      { from: 'version:base-encoder/2', to: 'code:git@example.com:ml/encoder.git@e4f5a6b', kind: 'built_from' },
+      { from: 'version:base-encoder/2', to: 'run:run-7', kind: 'produced_by' },
+    ]));
+    expect(deep.nodes.find((n) => n.id === 'version:fraud-eu/1')).toMatchObject({ stage: 'production', environment: { framework: 'torch' } });
+  });
+
+  it('keeps an inventory with validation dates, filterable and exportable as CSV', async () => {
+    await t.admin.updateModel('fraud-eu', {
+      risk_tier: 'high', responsible: ['Dana Risk (model validator)'], validation_status: 'validated',
+      last_validated_at: '2025-01-10', next_validation_due: '2026-01-10', validity_period: 'P1Y',
+      policy_exceptions: [{ description: 'fairness review waived for the pilot, "EU only"', granted_by: 'cro', expires: '2026-12-31' }],
+      intended_use: 'card fraud triage', restrictions: 'not for credit decisions',
+    });
+    await t.admin.updateModel('churn', { risk_tier: 'low', next_validation_due: '2099-01-01' });
+    await expectApiError(t.admin.updateModel('churn', { next_validation_due: 'soon' }), 400, 'VALIDATION_FAILED');
+    await expectApiError(t.admin.updateModel('churn', { validity_period: 'a year' }), 400, 'VALIDATION_FAILED');
+    const high = await t.admin.inventory({ risk_tier: 'high' });
+    expect(high.models).toEqual([expect.objectContaining({
+      model: 'fraud-eu', owner: 'admin', validation_overdue: true, production_version: 1, validity_period: 'P1Y', responsible: ['Dana Risk (model validator)'],
+    })]);
+    expect((await t.admin.inventory({ overdue: true })).models.map((m) => m.model)).toEqual(['fraud-eu']);
+    expect((await t.admin.inventory({ in_production: true })).models.map((m) => m.model)).toEqual(['base-encoder', 'fraud-eu']);
+    const csv = await t.admin.inventoryCsv({ in_production: true });
+    const lines = csv.trimEnd().split('\r\n');
+    expect(lines[0]).toBe('model,owner,responsible,risk_tier,intended_use,restrictions,validation_status,last_validated_at,next_validation_due,validation_overdue,validity_period,policy_exceptions,production_version,production_since,archived');
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toContain('fraud-eu,admin,Dana Risk (model validator),high,card fraud triage,not for credit decisions,validated,2025-01-10,2026-01-10,true,P1Y,"fairness review waived for the pilot, ""EU only""",1,');
+  });
+
+  it('assembles the evidence dossier with every approval, the history and a verified chain', async () => {
+    await t.admin.updateVersion('fraud-eu', 1, { model_card: '# Fraud EU\n<script>alert(1)</script>' });
+    const dossier = await t.admin.dossier('fraud-eu', 1);
+    expect(dossier.version).toMatchObject({ model: 'fraud-eu', version: 1, stage: 'production' });
+    expect(dossier.model).toMatchObject({ risk_tier: 'high', validation_status: 'validated' });
+    expect(dossier.promotions).toHaveLength(1);
+    expect(dossier.promotions[0]).toMatchObject({ status: 'applied', reason: 'EU launch', approvals: [{ role: 'approver', comment: 'reviewed' }] });
+    expect(dossier.history).toEqual([expect.objectContaining({ target: 'production', version: 1, via: 'promotion', ended_at: null })]);
+    expect(dossier.lineage.edges).toContainEqual({ from: 'version:base-encoder/2', to: 'dataset:transactions@2026-09', kind: 'trained_on' });
+    expect(dossier.audit.chain).toMatchObject({ ok: true, first_bad_seq: null });
+    expect(dossier.audit.entries.map((e) => e.action)).toEqual([
+      'version.created', 'promotion.requested', 'promotion.approved', 'version.stage_changed', 'promotion.applied', 'version.updated',
+    ]);
+    const markdown = await t.admin.dossierText('fraud-eu', 1, 'markdown');
+    expect(markdown).toMatch(/^# Evidence dossier: fraud-eu version 1$/m);
+    expect(markdown).toContain('Chain verification: verified');
+    const html = await t.admin.dossierText('fraud-eu', 1, 'html');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toContain('<script>');
+  });
+});
