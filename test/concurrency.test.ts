@@ -52,6 +52,18 @@ describe.each(DIALECTS)('concurrent writers on $name', ({ name }) => {
     expect((await t.admin.verifyAudit()).ok).toBe(true);
   });
 
+  it('loses no edit when many clients tag one model and one version at once', async () => {
+    await t.admin.createModel({ name: 'tagged' });
+    const file = await uploadFile(t.admin, 'w.bin', 'tagged');
+    await t.admin.createVersion('tagged', { files: [file] });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => t.admin.updateModel('tagged', { tags: { [`k${i}`]: String(i) } })));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => t.admin.updateVersion('tagged', 1, { tags: { [`k${i}`]: String(i) } })));
+    expect(Object.keys((await t.admin.getModel('tagged')).tags)).toHaveLength(20);
+    expect(Object.keys((await t.admin.getVersion('tagged', 1)).tags)).toHaveLength(20);
+    const edits = await t.admin.listAudit({ resource: 'models/tagged', action: 'model.updated', page_size: 100 });
+    expect(edits.entries).toHaveLength(20);
+  });
+
   it('keeps one audit chain under concurrent writes to many models', async () => {
     await Promise.all(Array.from({ length: 30 }, (_, i) => t.admin.createModel({ name: `parallel-${i}`, tags: { i: String(i) } })));
     const verify = await t.admin.verifyAudit();

@@ -211,6 +211,53 @@ describe.each(DIALECTS)('governance on $name', ({ name }) => {
     expect((await t.admin.verifyAudit()).ok).toBe(true);
   });
 
+  it('lets an owner tighten the default policy but never loosen it; an admin override is flagged', async () => {
+    await model('loose', 1);
+    await expectApiError(alice.setModelPolicy('loose', { targets: { production: { approvals_required: 0 } } }), 403, 'POLICY_WEAKENS_DEFAULT');
+    await expectApiError(alice.setModelPolicy('loose', { targets: { production: { approvals_required: 1, separation_of_duties: false } } }), 403, 'POLICY_WEAKENS_DEFAULT');
+    await expectApiError(alice.setModelPolicy('loose', { targets: { production: { approvals_required: 1, approver_roles: ['contributor'] } } }), 403, 'POLICY_WEAKENS_DEFAULT');
+    const p = await alice.promote('loose', 1, { target: 'production', reason: 'still needs review' });
+    expect(p.status).toBe('pending');
+    await alice.cancelPromotion(p.id);
+    await t.admin.setModelPolicy('loose', { targets: { production: { approvals_required: 0, separation_of_duties: false } } });
+    const [entry] = (await t.admin.listAudit({ resource: 'models/loose/policy' })).entries;
+    expect((entry!.changes as { admin_override: string[] }).admin_override).toEqual([
+      'production: 0 approvals where the default needs 1', 'production: turns separation of duties off',
+    ]);
+  });
+
+  it('treats taking a version out of production as a production change', async () => {
+    await model('pull', 1);
+    await t.ship('pull', 1);
+    const toStaging = await alice.promote('pull', 1, { target: 'staging', reason: 'pull it' });
+    expect(toStaging).toMatchObject({ status: 'pending', policy: { approvals_required: 1 } });
+    await alice.cancelPromotion(toStaging.id);
+    const toArchive = await alice.promote('pull', 1, { target: 'archived', reason: 'retire it' });
+    expect(toArchive.status).toBe('pending');
+    expect((await t.admin.resolve('pull', 'production'))!.resolved.version).toBe(1);
+    await bob.approve(toArchive.id, 'retire confirmed');
+    await expectApiError(t.admin.resolve('pull', 'production'), 404, 'VERSION_NOT_FOUND');
+  });
+
+  it('never lets a version that took a protected alias through review be deleted', async () => {
+    await model('released', 1);
+    await t.admin.setModelPolicy('released', { targets: { '@champion': { approvals_required: 1 } } });
+    const p = await alice.promote('released', 1, { target: '@champion', reason: 'crown' });
+    await bob.approve(p.id);
+    expect((await t.admin.getVersion('released', 1)).stage).toBe('development');
+    await expectApiError(alice.deleteVersion('released', 1), 422, 'VERSION_NOT_DELETABLE');
+  });
+
+  it('withdraws pending promotions when a model is archived, and approves nothing into it', async () => {
+    await model('retired', 1);
+    const p = await alice.promote('retired', 1, { target: 'production', reason: 'late request' });
+    await alice.archiveModel('retired');
+    const after = await t.admin.getPromotion(p.id);
+    expect(after).toMatchObject({ status: 'cancelled', decision_comment: 'model archived' });
+    await expectApiError(bob.approve(p.id), 409, 'MODEL_ARCHIVED');
+    await expectApiError(t.admin.resolve('retired', 'production'), 404, 'VERSION_NOT_FOUND');
+  });
+
   it('rolls a protected alias back too', async () => {
     await model('alias-rb', 3);
     await t.admin.setModelPolicy('alias-rb', { targets: { '@champion': { approvals_required: 0 } } });

@@ -153,7 +153,9 @@ describe.each(DIALECTS)('model and version lifecycle on $name', ({ name }) => {
     await expectApiError(t.admin.createModel({ name: 'old-name' }), 409, 'MODEL_EXISTS');
     await t.ship('new-name', 1);
     await expectApiError(t.admin.archiveModel('new-name'), 409, 'MODEL_IN_PRODUCTION');
-    await t.admin.promote('new-name', 1, { target: 'archived', reason: 'retire' });
+    const retire = await t.admin.promote('new-name', 1, { target: 'archived', reason: 'retire' });
+    expect(retire.status).toBe('pending'); // leaving production needs production's approval
+    await (await t.as('approver')).approve(retire.id);
     const archived = await t.admin.archiveModel('new-name');
     expect(archived.archived).toBe(true);
     await expectApiError(t.admin.createVersion('new-name', { source_uri: 's3://b/m', digest: `sha256:${'0'.repeat(64)}` }), 409, 'MODEL_ARCHIVED');
@@ -171,6 +173,17 @@ describe.each(DIALECTS)('model and version lifecycle on $name', ({ name }) => {
     const updated = await owner.updateModel('owned', { description: 'triage', tags: { tier: 'gold' }, restrictions: 'not for credit decisions' });
     expect(updated).toMatchObject({ owner: 'owner-1', risk_tier: 'high', restrictions: 'not for credit decisions', tags: { tier: 'gold' } });
     await expectApiError(owner.updateModel('owned', { owner: 'nobody-here' }), 404, 'USER_NOT_FOUND');
+  });
+
+  it('refuses absurd numbers of metrics, params and tags with a 400, not a 500', async () => {
+    await t.admin.createModel({ name: 'bloated' });
+    const many = (n: number, value: (i: number) => unknown) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value(i)]));
+    const source = { source_uri: 's3://b/m', digest: `sha256:${'c'.repeat(64)}` };
+    await expectApiError(t.admin.createVersion('bloated', { ...source, metrics: many(20_000, (i) => i) as Record<string, number> }), 400, 'VALIDATION_FAILED');
+    await expectApiError(t.admin.createVersion('bloated', { ...source, params: many(1001, String) as Record<string, string> }), 400, 'VALIDATION_FAILED');
+    await expectApiError(t.admin.updateModel('bloated', { tags: many(201, String) as Record<string, string> }), 400, 'VALIDATION_FAILED');
+    const ok = await t.admin.createVersion('bloated', { ...source, metrics: many(1000, (i) => i) as Record<string, number> });
+    expect(Object.keys(ok.metrics)).toHaveLength(1000);
   });
 
   it('registers a version from an external source URI with lineage', async () => {

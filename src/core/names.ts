@@ -25,7 +25,10 @@ export function checkUsername(username: string): string {
   return username;
 }
 
+export const MAX_TAGS = 200;
+
 export function checkTags(tags: Record<string, string>): Record<string, string> {
+  if (Object.keys(tags).length > MAX_TAGS) throw errors.validation(`at most ${MAX_TAGS} tags`);
   for (const [key, value] of Object.entries(tags)) {
     if (!TAG_KEY.test(key)) throw errors.invalidName('tag', key, '1-128 characters of A-Z a-z 0-9 . _ : / -');
     if (value.length > 5000) throw errors.validation(`tag ${key} is longer than 5000 characters`, { tag: key });

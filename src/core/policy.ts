@@ -20,7 +20,32 @@ export type Policy = Record<string, TargetPolicy>;
 export const DEFAULT_POLICY: Policy = {
   staging: { approvalsRequired: 0, approverRoles: ['approver', 'admin'], approverGroups: [], separationOfDuties: false, gates: [] },
   production: { approvalsRequired: 1, approverRoles: ['approver', 'admin'], approverGroups: [], separationOfDuties: true, gates: [] },
+  archived: { approvalsRequired: 0, approverRoles: ['approver', 'admin'], approverGroups: [], separationOfDuties: false, gates: [] },
 };
+
+/**
+ * How a model's own rules would weaken the server default, if they would: each entry names
+ * a target and what it loosens. Owners may only tighten; an admin may also loosen.
+ */
+export function weakenings(serverDefault: Policy, model: Policy): string[] {
+  const found: string[] = [];
+  for (const [target, base] of Object.entries(serverDefault)) {
+    const own = model[target];
+    if (!own) continue;
+    if (own.approvalsRequired < base.approvalsRequired) found.push(`${target}: ${own.approvalsRequired} approvals where the default needs ${base.approvalsRequired}`);
+    if (base.approvalsRequired > 0) {
+      const extra = own.approverRoles.filter((r) => !base.approverRoles.includes(r));
+      if (extra.length > 0) found.push(`${target}: lets ${extra.join(', ')} approve`);
+      if (base.approverGroups.length > 0 && (own.approverGroups.length === 0 || own.approverGroups.some((g) => !base.approverGroups.includes(g)))) {
+        found.push(`${target}: widens approver groups beyond ${base.approverGroups.join(', ')}`);
+      }
+    }
+    if (base.separationOfDuties && !own.separationOfDuties) found.push(`${target}: turns separation of duties off`);
+    const dropped = base.gates.filter((g) => !own.gates.includes(g));
+    if (dropped.length > 0) found.push(`${target}: drops gates ${dropped.join('; ')}`);
+  }
+  return found;
+}
 
 /** The rule for a target not named by any policy: recorded as a promotion, applied at once. */
 export const OPEN_TARGET: TargetPolicy = { approvalsRequired: 0, approverRoles: ['approver', 'admin'], approverGroups: [], separationOfDuties: false, gates: [] };

@@ -120,6 +120,8 @@ export interface VersionRepository {
   update(id: string, patch: VersionPatch, updatedAt: string): Promise<void>;
   setStage(id: string, stage: Stage, updatedAt: string): Promise<void>;
   markDeleted(id: string, deletedAt: string): Promise<void>;
+  /** Records that the version left development (first time only), which makes it undeletable. */
+  markReleased(id: string, at: string): Promise<void>;
   /** Versions by id (deleted ones included), in no particular order. */
   byIds(ids: string[]): Promise<Version[]>;
 }

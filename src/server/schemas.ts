@@ -5,9 +5,10 @@
 import { Type, type TSchema } from 'typebox';
 
 export const Name = Type.String({ minLength: 1, maxLength: 128, description: 'A model name: 1-128 of A-Z a-z 0-9 . _ -' });
-export const TagMap = Type.Record(Type.String(), Type.String());
+export const TagMap = Type.Record(Type.String(), Type.String(), { maxProperties: 200 });
 export const TagPatch = Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]), {
   description: 'Merged into the current tags; null removes a tag.',
+  maxProperties: 200,
 });
 export const Digest = Type.String({ pattern: '^sha256:[0-9a-f]{64}$' });
 export const RiskTier = Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high'), Type.Literal('critical')]);

@@ -9,7 +9,7 @@ import type { RequestContext } from '../journal.js';
 import { checkAliasName } from '../names.js';
 import { isProtectedAlias } from '../policy.js';
 import type { Version } from '../types.js';
-import { requireModel, requireVersion } from './lookup.js';
+import { lockModel, requireVersion } from './lookup.js';
 import { loadEffectivePolicy } from './policy-service.js';
 import { TargetMover } from './target-mover.js';
 
@@ -24,9 +24,8 @@ export class AliasService {
     requireRole(ctx.actor, 'contributor', 'setting an alias');
     checkAliasName(alias);
     return change(this.deps, ctx, async (repos, log) => {
-      const model = await requireModel(repos, modelName);
+      const model = await lockModel(repos, modelName);
       if (model.archived) throw errors.modelArchived(model.name);
-      await repos.models.lock(model.id);
       if (isProtectedAlias(await loadEffectivePolicy(repos, model), alias)) {
         throw new ModelgateError('APPROVAL_REQUIRED',
           `alias @${alias} of ${model.name} is protected by policy: request a promotion of version ${number} to @${alias}`,
@@ -42,9 +41,8 @@ export class AliasService {
   async delete(ctx: RequestContext, modelName: string, alias: string): Promise<void> {
     requireRole(ctx.actor, 'contributor', 'deleting an alias');
     await change(this.deps, ctx, async (repos, log) => {
-      const model = await requireModel(repos, modelName);
+      const model = await lockModel(repos, modelName);
       if (model.archived) throw errors.modelArchived(model.name);
-      await repos.models.lock(model.id);
       const current = await repos.aliases.get(model.id, alias);
       if (!current) throw errors.aliasNotFound(model.name, alias);
       if (isProtectedAlias(await loadEffectivePolicy(repos, model), alias) && !hasRole(ctx.actor, 'approver')) {

@@ -9,6 +9,19 @@ export async function requireModel(repos: Repositories, name: string): Promise<M
   return model;
 }
 
+/**
+ * Finds a model and locks its row until the transaction ends, then reads it again: what the
+ * caller sees is what it is changing, even when another server changed it a moment before.
+ * Every write that depends on a model's state starts here.
+ */
+export async function lockModel(repos: Repositories, name: string): Promise<Model> {
+  const found = await requireModel(repos, name);
+  await repos.models.lock(found.id);
+  const fresh = await repos.models.findById(found.id);
+  if (!fresh) throw errors.modelNotFound(name);
+  return fresh;
+}
+
 export async function requireVersion(repos: Repositories, model: Model, version: number): Promise<Version> {
   const found = await repos.versions.get(model.id, version);
   if (!found) throw errors.versionNotFound(model.name, version);

@@ -10,7 +10,8 @@ import { DEFAULT_INVENTORY, checkInventory, type InventoryInput } from '../inven
 import type { ModelPatch, ModelSort } from '../ports.js';
 import { presentModel } from '../present.js';
 import type { Actor, Model, RiskTier, Tags } from '../types.js';
-import { modelResource, requireModel } from './lookup.js';
+import { lockModel, modelResource, requireModel } from './lookup.js';
+import { cancelPendingPromotions } from './promotion-service.js';
 
 export interface CreateModelInput extends InventoryInput {
   name: string;
@@ -103,10 +104,9 @@ export class ModelService {
 
   async update(ctx: RequestContext, name: string, input: UpdateModelInput): Promise<Model> {
     return change(this.deps, ctx, async (repos, log) => {
-      const model = await requireModel(repos, name);
+      const model = await lockModel(repos, name);
       requireOwnerOrAdmin(ctx.actor, model, 'editing a model');
       if (model.archived) throw errors.modelArchived(model.name);
-      await repos.models.lock(model.id);
       const patch: ModelPatch = checkInventory(input);
       if (input.description !== undefined) patch.description = input.description;
       if (input.intendedUse !== undefined) patch.intendedUse = input.intendedUse;
@@ -132,11 +132,10 @@ export class ModelService {
   async rename(ctx: RequestContext, name: string, newName: string): Promise<Model> {
     checkModelName(newName);
     return change(this.deps, ctx, async (repos, log) => {
-      const model = await requireModel(repos, name);
+      const model = await lockModel(repos, name);
       requireOwnerOrAdmin(ctx.actor, model, 'renaming a model');
       if (model.archived) throw errors.modelArchived(model.name);
       if (newName === model.name) return model;
-      await repos.models.lock(model.id);
       const use = await repos.models.nameUse(newName);
       if (use === 'current' || (use === 'former' && !model.formerNames.includes(newName))) throw errors.modelExists(newName);
       await repos.models.rename(model.id, model.name, newName, this.deps.clock.now());
@@ -151,16 +150,17 @@ export class ModelService {
 
   async archive(ctx: RequestContext, name: string): Promise<Model> {
     return change(this.deps, ctx, async (repos, log) => {
-      const model = await requireModel(repos, name);
+      const model = await lockModel(repos, name);
       requireOwnerOrAdmin(ctx.actor, model, 'archiving a model');
       if (model.archived) return model;
-      await repos.models.lock(model.id);
       const live = await repos.versions.inStage(model.id, 'production');
       if (live.length > 0) {
         throw new ModelgateError('MODEL_IN_PRODUCTION',
           `model ${JSON.stringify(model.name)} has version ${live[0]!.version} in production; archive that version first`,
           { model: model.name, version: live[0]!.version });
       }
+      // Nothing may be approved into an archived model: open requests are withdrawn with it.
+      await cancelPendingPromotions(repos, log, this.deps.clock, model, ctx.actor.username, 'model archived');
       await repos.models.update(model.id, { archived: true }, this.deps.clock.now());
       const after = await requireModel(repos, model.name);
       log.record({

@@ -1,12 +1,12 @@
 /** The server default policy and per-model policies: read, replace (audited), and resolve per target. */
 import { hasRole, requireRole } from '../access.js';
 import { change, type CoreDeps } from '../core-deps.js';
-import { errors } from '../errors.js';
+import { ModelgateError, errors } from '../errors.js';
 import type { RequestContext } from '../journal.js';
-import { DEFAULT_POLICY, effectivePolicy, parsePolicy, presentPolicy, type Policy } from '../policy.js';
+import { DEFAULT_POLICY, effectivePolicy, parsePolicy, presentPolicy, weakenings, type Policy } from '../policy.js';
 import type { Repositories } from '../ports.js';
 import type { Model } from '../types.js';
-import { modelResource, requireModel } from './lookup.js';
+import { lockModel, modelResource, requireModel } from './lookup.js';
 
 const SERVER_SCOPE = '*';
 
@@ -68,17 +68,21 @@ export class PolicyService {
     requireRole(ctx.actor, 'contributor', "changing a model's policy");
     const policy = parsePolicy(document);
     return change(this.deps, ctx, async (repos, log) => {
-      const model = await requireModel(repos, name);
+      const model = await lockModel(repos, name);
       if (!hasRole(ctx.actor, 'admin') && ctx.actor.username !== model.owner) {
         throw errors.forbidden(`only the model's owner (${model.owner}) and admins may change its policy`);
       }
-      await repos.models.lock(model.id);
       const before = await loadModelPolicy(repos, model);
-      await repos.policies.put(model.id, presentPolicy(policy), ctx.actor.username, this.deps.clock.now());
       const serverDefault = await loadDefaultPolicy(repos);
+      const loosened = weakenings(serverDefault, policy);
+      if (loosened.length > 0 && !hasRole(ctx.actor, 'admin')) {
+        throw new ModelgateError('POLICY_WEAKENS_DEFAULT',
+          `a model's owner may only tighten the server default policy; this would loosen it: ${loosened.join('; ')}`, { weakenings: loosened });
+      }
+      await repos.policies.put(model.id, presentPolicy(policy), ctx.actor.username, this.deps.clock.now());
       log.record({
         action: 'policy.updated', resource: `${modelResource(model)}/policy`, subject: model.name,
-        changes: { scope: 'model', from: before ? presentPolicy(before) : null, to: presentPolicy(policy) },
+        changes: { scope: 'model', from: before ? presentPolicy(before) : null, to: presentPolicy(policy), ...(loosened.length > 0 ? { admin_override: loosened } : {}) },
         data: { scope: 'model', model: model.name, policy: presentPolicy(policy), effective: presentPolicy(effectivePolicy(serverDefault, policy)) },
       });
       return { model: model.name, effective: effectivePolicy(serverDefault, policy), own: policy, serverDefault };

@@ -10,10 +10,10 @@ import { ModelgateError, errors } from '../errors.js';
 import type { ChangeLog, RequestContext } from '../journal.js';
 import { evaluateGates, ruleFor } from '../policy.js';
 import { decodePageToken, encodePageToken } from '../page-token.js';
-import type { Repositories } from '../ports.js';
+import type { Clock, Repositories } from '../ports.js';
 import { presentPromotion } from '../present.js';
 import type { Actor, Model, Promotion, Version } from '../types.js';
-import { requireModel, requireVersion } from './lookup.js';
+import { lockModel, requireModel, requireVersion } from './lookup.js';
 import { loadEffectivePolicy } from './policy-service.js';
 import { TargetMover, parseTarget } from './target-mover.js';
 
@@ -39,9 +39,8 @@ export class PromotionService {
     const target = parseTarget(input.target);
     if (input.reason.trim() === '') throw errors.validation('a promotion needs a reason');
     return change(this.deps, ctx, async (repos, log) => {
-      const model = await requireModel(repos, modelName);
+      const model = await lockModel(repos, modelName);
       if (model.archived) throw errors.modelArchived(model.name);
-      await repos.models.lock(model.id);
       const version = await requireVersion(repos, model, number);
       if (version.status !== 'ready') {
         throw new ModelgateError('VERSION_NOT_READY', `version ${number} of ${model.name} is ${version.status}, not ready`, { status: version.status });
@@ -49,7 +48,13 @@ export class PromotionService {
       if (this.mover.holds(version, target)) {
         throw new ModelgateError('ALREADY_IN_STAGE', `version ${number} of ${model.name} already holds ${target.key}`, { target: target.key });
       }
-      const rule = ruleFor(await loadEffectivePolicy(repos, model), target.key);
+      const policy = await loadEffectivePolicy(repos, model);
+      // Taking the production version out of production is a production change: it needs the
+      // approvals production needs, whatever the target's own rule says.
+      const leavesProduction = target.kind === 'stage' && version.stage === 'production';
+      const rule = leavesProduction
+        ? { ...ruleFor(policy, 'production'), gates: ruleFor(policy, target.key).gates }
+        : ruleFor(policy, target.key);
       const checks = evaluateGates(rule, version);
       const failing = checks.filter((c) => !c.passed);
       if (failing.length > 0) {
@@ -200,6 +205,7 @@ export class PromotionService {
     const model = await repos.models.findById(found.modelId);
     if (!model) throw errors.promotionNotFound(id);
     await repos.models.lock(model.id);
+    if ((await repos.models.findById(model.id))!.archived) throw errors.modelArchived(model.name);
     // Read again under the model's lock: a concurrent decision on the same promotion has committed by now.
     const promotion = (await repos.promotions.get(id))!;
     if (promotion.status !== 'pending') {
@@ -252,6 +258,24 @@ export class PromotionService {
       data: { promotion: presentPromotion(closed) },
     });
     return closed;
+  }
+}
+
+/** Cancels every pending promotion of a model (when it is archived), each with its audit entry and event. */
+export async function cancelPendingPromotions(repos: Repositories, log: ChangeLog, clock: Clock, model: Model, by: string, comment: string): Promise<number> {
+  let cancelled = 0;
+  for (;;) {
+    const pending = await repos.promotions.list({ modelId: model.id, status: 'pending', limit: 200 });
+    for (const promotion of pending) {
+      const closed: Promotion = { ...promotion, status: 'cancelled', decidedAt: clock.now(), decidedBy: by, decisionComment: comment };
+      await repos.promotions.update(promotion.id, closed);
+      log.record({
+        action: 'promotion.cancelled', resource: promotionResource(model.name, promotion.id), subject: model.name,
+        changes: { status: { from: 'pending', to: 'cancelled' }, comment }, data: { promotion: presentPromotion(closed) },
+      });
+      cancelled += 1;
+    }
+    if (pending.length < 200) return cancelled;
   }
 }
 

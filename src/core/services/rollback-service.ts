@@ -9,7 +9,7 @@ import { ModelgateError, errors } from '../errors.js';
 import type { RequestContext } from '../journal.js';
 import { decodePageToken, encodePageToken } from '../page-token.js';
 import type { Holding } from '../types.js';
-import { modelResource, requireModel } from './lookup.js';
+import { lockModel, modelResource, requireModel } from './lookup.js';
 import { TargetMover, parseTarget } from './target-mover.js';
 
 export interface RollbackResult {
@@ -38,9 +38,8 @@ export class RollbackService {
       throw errors.validation('rollback applies to production or an alias; staging holds several versions at once');
     }
     return change(this.deps, ctx, async (repos, log) => {
-      const model = await requireModel(repos, modelName);
+      const model = await lockModel(repos, modelName);
       if (model.archived) throw errors.modelArchived(model.name);
-      await repos.models.lock(model.id);
       const current = await this.mover.holder(repos, model, target);
       const approved = (await repos.holdings.list(model.id, target.key, HISTORY_SCAN)).filter((h) => h.via !== 'direct');
       const approvedVersions = new Map<number, Holding>();

@@ -68,6 +68,8 @@ export class TargetMover {
     const now = this.clock.now();
     if (current) await repos.holdings.end(model.id, `@${alias}`, current.version, now);
     await repos.aliases.set(model.id, alias, version.version, now);
+    // A version that took an alias through review has been released: it can no longer be deleted.
+    if (via.kind !== 'direct') await repos.versions.markReleased(version.id, now);
     await this.startHolding(repos, model, `@${alias}`, version.version, actor, via);
     log.record({
       action: 'alias.set', resource: `${modelResource(model)}/aliases/${alias}`, subject: model.name,

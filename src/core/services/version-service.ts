@@ -12,7 +12,7 @@ import { presentVersion } from '../present.js';
 import type { Lineage, ManifestFile, Stage, Tags, Version } from '../types.js';
 import { linkLineage, normaliseLineage, resolveParents } from './lineage-writer.js';
 import { mergeTags, diffFields } from './model-service.js';
-import { requireModel, requireVersion, versionResource } from './lookup.js';
+import { lockModel, requireModel, requireVersion, versionResource } from './lookup.js';
 import { TargetMover } from './target-mover.js';
 
 export interface CreateVersionInput {
@@ -59,7 +59,7 @@ export class VersionService {
     const tags = checkTags(input.tags ?? {});
     const lineage = normaliseLineage(input.lineage);
     return change(this.deps, ctx, async (repos, log) => {
-      const model = await requireModel(repos, modelName);
+      const model = await lockModel(repos, modelName);
       if (model.archived) throw errors.modelArchived(model.name);
       const parents = await resolveParents(repos, lineage);
       const number = await repos.models.takeVersionNumber(model.id);
@@ -129,7 +129,7 @@ export class VersionService {
     requireRole(ctx.actor, 'contributor', 'editing a version');
     if (input.modelCard !== undefined && input.modelCard !== null) checkCard(input.modelCard);
     return change(this.deps, ctx, async (repos, log) => {
-      const model = await requireModel(repos, modelName);
+      const model = await lockModel(repos, modelName);
       if (model.archived) throw errors.modelArchived(model.name);
       const version = await requireVersion(repos, model, number);
       const patch: Partial<Version> = {};
@@ -152,8 +152,7 @@ export class VersionService {
   async delete(ctx: RequestContext, modelName: string, number: number): Promise<void> {
     requireRole(ctx.actor, 'contributor', 'deleting a version');
     await change(this.deps, ctx, async (repos, log) => {
-      const model = await requireModel(repos, modelName);
-      await repos.models.lock(model.id);
+      const model = await lockModel(repos, modelName);
       const version = await requireVersion(repos, model, number);
       if (version.createdBy !== ctx.actor.username && !hasRole(ctx.actor, 'approver')) {
         throw errors.forbidden(`only the version's creator (${version.createdBy}), approvers and admins may delete it`);
@@ -210,6 +209,7 @@ export function manifestDigest(files: ManifestFile[]): string {
 }
 
 function checkMetrics(metrics: Record<string, number>): Record<string, number> {
+  if (Object.keys(metrics).length > 1000) throw errors.validation('at most 1000 metrics');
   for (const [name, value] of Object.entries(metrics)) {
     checkMetricName(name);
     if (typeof value !== 'number' || !Number.isFinite(value)) throw errors.validation(`metric ${name} must be a finite number`, { metric: name });
@@ -218,6 +218,7 @@ function checkMetrics(metrics: Record<string, number>): Record<string, number> {
 }
 
 function checkParams(params: Record<string, string>): Record<string, string> {
+  if (Object.keys(params).length > 1000) throw errors.validation('at most 1000 params');
   for (const [name, value] of Object.entries(params)) {
     checkMetricName(name);
     if (value.length > 6000) throw errors.validation(`param ${name} is longer than 6000 characters`, { param: name });

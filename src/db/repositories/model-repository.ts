@@ -99,7 +99,7 @@ export class KyselyModelRepository implements ModelRepository {
 
   private async writeTags(modelId: string, tags: Record<string, string>): Promise<void> {
     const rows = Object.entries(tags).map(([key, value]) => ({ model_id: modelId, key, value }));
-    if (rows.length > 0) await this.db.insertInto('model_tags').values(rows).execute();
+    for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('model_tags').values(rows.slice(i, i + 500)).execute();
   }
 
   private async withFormerNames(row: ModelsTable): Promise<Model> {

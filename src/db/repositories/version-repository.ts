@@ -19,7 +19,7 @@ export class KyselyVersionRepository implements VersionRepository {
       left_development_at: null, deleted_at: null,
     }).execute();
     const metrics = Object.entries(v.metrics).map(([name, value]) => ({ version_id: v.id, model_id: v.modelId, name, value }));
-    if (metrics.length > 0) await this.db.insertInto('version_metrics').values(metrics).execute();
+    for (let i = 0; i < metrics.length; i += 500) await this.db.insertInto('version_metrics').values(metrics.slice(i, i + 500)).execute();
     await this.writeTags(v.id, v.modelId, v.tags);
     const files = v.files.map((f) => ({ version_id: v.id, path: f.path, digest: f.digest, size: f.size }));
     for (let i = 0; i < files.length; i += 500) await this.db.insertInto('version_files').values(files.slice(i, i + 500)).execute();
@@ -98,6 +98,10 @@ export class KyselyVersionRepository implements VersionRepository {
       .where('id', '=', id).execute();
   }
 
+  async markReleased(id: string, at: string): Promise<void> {
+    await this.db.updateTable('versions').set({ left_development_at: at }).where('id', '=', id).where('left_development_at', 'is', null).execute();
+  }
+
   async markDeleted(id: string, deletedAt: string): Promise<void> {
     await this.db.updateTable('versions').set({ deleted_at: deletedAt, updated_at: deletedAt }).where('id', '=', id).execute();
   }
@@ -123,7 +127,7 @@ export class KyselyVersionRepository implements VersionRepository {
 
   private async writeTags(versionId: string, modelId: string, tags: Record<string, string>): Promise<void> {
     const rows = Object.entries(tags).map(([key, value]) => ({ version_id: versionId, model_id: modelId, key, value }));
-    if (rows.length > 0) await this.db.insertInto('version_tags').values(rows).execute();
+    for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('version_tags').values(rows.slice(i, i + 500)).execute();
   }
 }
 
