@@ -63,6 +63,15 @@ describe.each(DIALECTS)('identity on $name', ({ name }) => {
     }
   });
 
+  it('never lets the last admin be demoted', async () => {
+    await expectApiError(t.admin.updateUser('admin', { role: 'approver' }), 409, 'CONFLICT');
+    await t.admin.createUser({ username: 'second-admin', role: 'admin' });
+    const updated = await t.admin.updateUser('second-admin', { role: 'approver', groups: ['risk', 'ops', 'risk'] });
+    expect(updated).toMatchObject({ role: 'approver', groups: ['ops', 'risk'] });
+    const audit = (await t.admin.listAudit({ resource: 'users/second-admin', action: 'user.updated' })).entries;
+    expect(audit[0]!.changes).toEqual({ role: { from: 'admin', to: 'approver' }, groups: { from: [], to: ['ops', 'risk'] } });
+  });
+
   it('serves an OpenAPI document describing the routes', async () => {
     const doc = await (await fetch(`${t.url}/api/v1/openapi.json`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json();
     expect(doc.openapi).toMatch(/^3\./);

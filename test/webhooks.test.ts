@@ -122,8 +122,14 @@ describe.each(DIALECTS)('webhooks on $name', ({ name }) => {
     const contributor = await t.as('contributor');
     await expectApiError(contributor.createWebhook({ url: receiver.url, events: ['*'] }), 403, 'FORBIDDEN');
     await contributor.createModel({ name: 'mine-to-watch' });
-    const own = await contributor.createWebhook({ url: receiver.url, events: ['*'], model: 'mine-to-watch' });
+    // Internal hosts, even allow-listed ones, are for admins: the delivery log shows their replies.
+    await expectApiError(contributor.createWebhook({ url: receiver.url, events: ['*'], model: 'mine-to-watch' }), 403, 'FORBIDDEN');
+    // A public address literal needs no DNS; created paused, so nothing is ever sent to it.
+    const own = await contributor.createWebhook({ url: 'https://93.184.216.34/hooks/abc?token=s3cr3t', events: ['*'], model: 'mine-to-watch', active: false });
     expect(own.model).toBe('mine-to-watch');
+    const logged = JSON.stringify(await t.admin.listAudit({ action: 'webhook.created' }));
+    expect(logged).not.toContain('s3cr3t');
+    expect(logged).toContain('https://93.184.216.34');
     await expectApiError(contributor.getWebhook(hook.id), 404, 'NOT_FOUND');
     await expectApiError(t.admin.createWebhook({ url: receiver.url, events: ['promotion'] }), 400, 'VALIDATION_FAILED');
     await expectApiError(t.admin.createWebhook({ url: receiver.url, events: ['*'], secret: 'hunter2' }), 400, 'VALIDATION_FAILED');

@@ -173,7 +173,7 @@ export interface HoldingRepository {
   /** Every holding of one version, on any target, oldest first. */
   forVersion(modelId: string, version: number): Promise<Holding[]>;
   /** Holdings of a target, newest first. */
-  list(modelId: string, target: string, limit: number, beforeStartedAt?: string): Promise<Holding[]>;
+  list(modelId: string, target: string, limit: number, before?: Cursor): Promise<Holding[]>;
 }
 
 export interface UserRepository {
@@ -263,8 +263,10 @@ export interface Delivery {
   eventSeq: number | null;
   eventId: string;
   eventType: string;
-  /** The model name the event is about: deliveries of one subject go out in order. */
+  /** The model name the event is about, as it was then. */
   subject: string;
+  /** Deliveries with the same key (the model's id, so renames do not split it) go out in order. */
+  orderKey: string;
   /** The exact JSON body sent, so every attempt and every redelivery sends the same bytes. */
   payload: string;
   status: DeliveryStatus;
@@ -297,8 +299,11 @@ export interface DeliveryRepository {
    * skipped by other dispatchers until the lease ends.
    */
   claim(owner: string, now: string, leaseUntil: string, limit: number): Promise<Delivery[]>;
-  /** Records an attempt and the delivery's new state, releasing the lease. */
-  settle(id: string, attempt: DeliveryAttempt, state: Pick<Delivery, 'status' | 'attempts' | 'nextAttemptAt' | 'lastStatus' | 'lastError' | 'deliveredAt'>): Promise<void>;
+  /**
+   * Records an attempt and the delivery's new state, releasing the lease, but only while the
+   * lease is still `owner`'s: returns false (and records nothing) if another dispatcher took over.
+   */
+  settle(id: string, owner: string, attempt: DeliveryAttempt, state: Pick<Delivery, 'status' | 'attempts' | 'nextAttemptAt' | 'lastStatus' | 'lastError' | 'deliveredAt'>): Promise<boolean>;
   get(id: string): Promise<Delivery | null>;
   list(webhookId: string, query: { status?: DeliveryStatus; beforeCreated?: Cursor; limit: number }): Promise<Delivery[]>;
   attempts(deliveryIds: string[]): Promise<DeliveryAttempt[]>;
@@ -315,6 +320,8 @@ export interface DatasetQuery {
 
 export interface DatasetRepository {
   insert(dataset: Dataset): Promise<void>;
+  /** Inserts unless the name and version exist already; returns whichever is stored. */
+  insertIfAbsent(dataset: Dataset): Promise<{ dataset: Dataset; created: boolean }>;
   find(name: string, version: string): Promise<Dataset | null>;
   /** Every version of a dataset name. */
   byName(name: string): Promise<Dataset[]>;
@@ -379,7 +386,8 @@ export interface SendResult {
  * when a webhook is saved and again on every send, against the address actually connected to.
  */
 export interface WebhookSender {
-  check(url: string): Promise<void>;
+  /** Throws if the URL may not be called; `internal` says it reaches an allow-listed internal host. */
+  check(url: string): Promise<{ internal: boolean }>;
   send(url: string, headers: Record<string, string>, body: string): Promise<SendResult>;
 }
 

@@ -201,6 +201,7 @@ export interface DeliveriesTable {
   event_id: string;
   event_type: string;
   subject: string;
+  order_key: string;
   payload: string;
   status: string;
   attempts: number;

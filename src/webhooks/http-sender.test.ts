@@ -7,6 +7,7 @@ describe('HttpWebhookSender', () => {
     for (const a of ['127.0.0.1', '10.2.3.4', '172.20.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1']) {
       expect(isInternalAddress(a), a).toBe(true);
     }
+    for (const a of ['64:ff9b::7f00:1', '2002:7f00:1::1', '::7f00:1']) expect(isInternalAddress(a), a).toBe(true);
     for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700::1111']) expect(isInternalAddress(a), a).toBe(false);
   });
 
@@ -21,9 +22,28 @@ describe('HttpWebhookSender', () => {
       expect(refused).toMatchObject({ status: null });
       expect(refused.error).toMatch(/internal/);
       const allowed = new HttpWebhookSender({ allowHosts: ['localhost'], timeoutMs: 2000 });
-      await expect(allowed.check(url)).resolves.toBeUndefined();
+      await expect(allowed.check(url)).resolves.toEqual({ internal: true });
       expect(await allowed.send(url, {}, '{}')).toMatchObject({ status: 200, responseExcerpt: 'hello', error: null });
     } finally {
+      server.close();
+    }
+  });
+
+  it('gives a receiver that trickles its answer one deadline for the whole exchange', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200);
+      const timer = setInterval(() => res.write('.'), 50);
+      res.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/trickle`;
+    try {
+      const started = Date.now();
+      const result = await new HttpWebhookSender({ allowHosts: ['127.0.0.1'], timeoutMs: 300 }).send(url, {}, '{}');
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(result.status === null || result.error !== null || result.status === 200).toBe(true);
+    } finally {
+      server.closeAllConnections();
       server.close();
     }
   });

@@ -16,7 +16,10 @@ for (const [net, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
   ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) INTERNAL.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) INTERNAL.addSubnet(net, prefix, 'ipv6');
+// IPv6: unspecified, loopback, IPv4-compatible, NAT64 and 6to4 (both embed IPv4 addresses), unique-local, link-local, multicast.
+for (const [net, prefix] of [
+  ['::', 96], ['::1', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
+] as const) INTERNAL.addSubnet(net, prefix, 'ipv6');
 
 const MAX_READ = 64 * 1024;
 const EXCERPT = 1024;
@@ -41,13 +44,14 @@ export class HttpWebhookSender implements WebhookSender {
     this.allow = new Set(options.allowHosts.map((h) => h.toLowerCase().replace(/^\[|\]$/g, '')));
   }
 
-  async check(raw: string): Promise<void> {
+  async check(raw: string): Promise<{ internal: boolean }> {
     const url = this.parse(raw);
     const host = hostOf(url);
-    if (this.allow.has(host)) return;
+    if (this.allow.has(host)) return { internal: true };
     const addresses = isIP(host) ? [host] : await resolveAll(host, raw);
     const blocked = addresses.find(isInternalAddress);
     if (blocked) throw refuse(raw, `${host} resolves to the internal address ${blocked}; allow it with --allow-webhook-hosts`);
+    return { internal: false };
   }
 
   send(raw: string, headers: Record<string, string>, body: string): Promise<SendResult> {
@@ -78,7 +82,6 @@ export class HttpWebhookSender implements WebhookSender {
         method: 'POST',
         headers: { ...headers, 'content-length': Buffer.byteLength(body), 'user-agent': 'modelgate-webhooks/1' },
         lookup: guardedLookup,
-        timeout: this.options.timeoutMs,
       }, (res) => {
         const chunks: Buffer[] = [];
         let read = 0;
@@ -96,8 +99,11 @@ export class HttpWebhookSender implements WebhookSender {
         res.on('end', finish);
         res.on('close', finish);
         res.on('error', finish);
+        res.on('aborted', finish);
       });
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no response within ${this.options.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      // One deadline for the whole exchange: a receiver that trickles bytes cannot hold a dispatcher.
+      const deadline = setTimeout(() => req.destroy(Object.assign(new Error(`no complete response within ${this.options.timeoutMs} ms`), { code: 'ETIMEDOUT' })), this.options.timeoutMs);
+      req.on('close', () => clearTimeout(deadline));
       req.on('error', (err: NodeJS.ErrnoException) => resolve(done({ status: null, retryAfter: null, error: `${err.code ?? 'ERROR'}: ${err.message}`, responseExcerpt: null })));
       req.end(body);
     });

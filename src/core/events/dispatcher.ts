@@ -107,18 +107,18 @@ export class Dispatcher {
       const events = await repos.journal.listEvents(from, 500);
       if (events.length === 0) return 0;
       const hooks = (await repos.webhooks.list()).filter((h) => h.active);
-      const names = new Map<string, string[]>();
-      for (const hook of hooks) {
-        if (hook.modelId && !names.has(hook.modelId)) {
-          const model = await repos.models.findById(hook.modelId);
-          names.set(hook.modelId, model ? [model.name, ...model.formerNames] : []);
-        }
+      // Events name their model as it was called then; ordering and model filters go by its id,
+      // which a rename does not change (former names still find it).
+      const modelIds = new Map<string, string | null>();
+      for (const subject of new Set(events.map((e) => e.subject))) {
+        modelIds.set(subject, subject === '' ? null : (await repos.models.findByName(subject))?.id ?? null);
       }
       const now = this.clock.now();
       const deliveries: Delivery[] = [];
       for (const event of events) {
+        const modelId = modelIds.get(event.subject) ?? null;
         for (const hook of hooks) {
-          if (wants(hook, event, names)) deliveries.push(newDelivery(this.ids.uuid(), hook.id, event, now));
+          if (wants(hook, event, modelId)) deliveries.push({ ...newDelivery(this.ids.uuid(), hook.id, event, now), orderKey: modelId ?? `subject:${event.subject}` });
         }
       }
       await repos.deliveries.insert(deliveries);
@@ -136,7 +136,8 @@ export class Dispatcher {
 
   private async deliver(delivery: Delivery): Promise<void> {
     const hook = await this.uow.read.webhooks.get(delivery.webhookId);
-    if (!hook) return;
+    // Deleted or paused since it was claimed: leave it; the lease runs out and it waits.
+    if (!hook || !hook.active) return;
     const timestamp = Math.floor(Date.parse(this.clock.now()) / 1000);
     const headers = signedHeaders(hook.secret, delivery.eventId, timestamp, delivery.payload);
     const result = await this.sender.send(hook.url, headers, delivery.payload);
@@ -150,14 +151,14 @@ export class Dispatcher {
       status = retriable && attempts < this.options.maxAttempts ? 'pending' : 'failed';
       nextAttemptAt = new Date(Date.parse(at) + this.backoff(attempts, result.retryAfter)).toISOString();
     }
-    await this.uow.transaction((repos) => repos.deliveries.settle(delivery.id, {
+    const settled = await this.uow.transaction((repos) => repos.deliveries.settle(delivery.id, this.owner, {
       deliveryId: delivery.id, attempt: attempts, at, status: result.status, latencyMs: result.latencyMs,
       error: result.error, responseExcerpt: result.responseExcerpt,
     }, {
       status, attempts, nextAttemptAt, lastStatus: result.status, lastError: result.error,
       deliveredAt: ok ? at : null,
     }));
-    if (status === 'pending' || ok) this.notify();
+    if (settled && (status === 'pending' || ok)) this.notify();
   }
 
   /** Exponential backoff with jitter; a receiver's Retry-After wins when it asks for longer. */
@@ -169,15 +170,15 @@ export class Dispatcher {
   }
 }
 
-function wants(hook: Webhook, event: OutboxEvent, names: Map<string, string[]>): boolean {
+function wants(hook: Webhook, event: OutboxEvent, modelId: string | null): boolean {
   if (event.seq <= hook.afterSeq) return false;
-  if (hook.modelId && !(names.get(hook.modelId) ?? []).includes(event.subject)) return false;
+  if (hook.modelId && hook.modelId !== modelId) return false;
   return hook.events.some((pattern) => matchesPattern(event.type, pattern));
 }
 
 export function newDelivery(id: string, webhookId: string, event: OutboxEvent, now: string): Delivery {
   return {
-    id, webhookId, eventSeq: event.seq, eventId: event.id, eventType: event.type, subject: event.subject,
+    id, webhookId, eventSeq: event.seq, eventId: event.id, eventType: event.type, subject: event.subject, orderKey: `subject:${event.subject}`,
     payload: JSON.stringify(toCloudEvent(event)), status: 'pending', attempts: 0, nextAttemptAt: now,
     lastStatus: null, lastError: null, createdAt: now, deliveredAt: null,
   };

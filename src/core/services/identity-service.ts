@@ -53,7 +53,9 @@ export class IdentityService {
     if (!Roles.includes(input.role)) throw errors.validation(`role must be one of ${Roles.join(', ')}`);
     return change(this.deps, ctx, async (repos, log) => {
       if (await repos.users.findByUsername(input.username)) throw errors.userExists(input.username);
-      return this.insertUser(repos, log, input.username, input.role, ctx.actor.username);
+      return this.insertUser(repos, log, input.username, input.role, ctx.actor.username).catch((err: unknown) => {
+        throw (err as { code?: string }).code === 'CONFLICT' ? errors.userExists(input.username) : err;
+      });
     });
   }
 
@@ -67,6 +69,11 @@ export class IdentityService {
     return change(this.deps, ctx, async (repos, log) => {
       const user = await repos.users.findByUsername(username);
       if (!user) throw errors.userNotFound(username);
+      if (user.role === 'admin' && input.role !== undefined && input.role !== 'admin') {
+        await repos.journal.lockHead();
+        const admins = (await repos.users.list()).filter((u) => u.role === 'admin');
+        if (admins.length <= 1) throw errors.conflict(`${username} is the last admin; make someone else admin first`, { username });
+      }
       const groups = input.groups === undefined ? undefined : [...new Set(input.groups)].sort();
       await repos.users.update(user.id, { role: input.role, groups });
       const after: User = { ...user, role: input.role ?? user.role, groups: groups ?? user.groups };

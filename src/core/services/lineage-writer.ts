@@ -55,7 +55,9 @@ export async function resolveParents(repos: Repositories, lineage: Lineage): Pro
 /** Writes the edges of a new version, registering datasets met for the first time. */
 export async function linkLineage(deps: CoreDeps, repos: Repositories, log: ChangeLog, actor: string, versionId: string, lineage: Lineage, parents: { parentId: string; relation: string }[]): Promise<void> {
   const datasets: { datasetId: string; role: string }[] = [];
-  for (const ref of lineage.datasets) {
+  // In one order everywhere, so two versions naming the same new datasets cannot deadlock.
+  const ordered = [...lineage.datasets].sort((a, b) => (a.name + '@' + a.version < b.name + '@' + b.version ? -1 : 1));
+  for (const ref of ordered) {
     const dataset = await ensureDataset(deps, repos, log, actor, ref);
     datasets.push({ datasetId: dataset.id, role: ref.role });
   }
@@ -71,11 +73,12 @@ async function ensureDataset(deps: CoreDeps, repos: Repositories, log: ChangeLog
     }
     return known;
   }
-  const dataset: Dataset = {
+  // Another version may register the same dataset at this moment: whoever inserts first wins.
+  const { dataset, created } = await repos.datasets.insertIfAbsent({
     id: deps.ids.uuid(), name: ref.name, version: ref.version, uri: ref.uri ?? null, digest: ref.digest ?? null, size: null,
     description: '', schema: null, tags: {}, createdBy: actor, createdAt: deps.clock.now(),
-  };
-  await repos.datasets.insert(dataset);
+  });
+  if (!created) return ensureDataset(deps, repos, log, actor, ref);
   log.record({
     action: 'dataset.created', resource: `datasets/${dataset.name}/versions/${dataset.version}`, subject: '',
     changes: { name: dataset.name, version: dataset.version, uri: dataset.uri, digest: dataset.digest, because: 'named by a version' },

@@ -58,6 +58,7 @@ export class ModelService {
       if (use === 'current') throw errors.modelExists(name);
       if (use === 'former') throw errors.modelExists(name, 'is the former name of a renamed model and still resolves to it');
       const now = this.deps.clock.now();
+      // Two servers may create the same name at once: the loser's unique violation means exactly this.
       await repos.models.insert({
         id: this.deps.ids.uuid(),
         name,
@@ -70,6 +71,8 @@ export class ModelService {
         inventory,
         createdBy: ctx.actor.username,
         createdAt: now,
+      }).catch((err: unknown) => {
+        throw (err as { code?: string }).code === 'CONFLICT' ? errors.modelExists(name) : err;
       });
       const model = await requireModel(repos, name);
       log.record({

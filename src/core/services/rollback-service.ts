@@ -86,15 +86,15 @@ export class RollbackService {
     const target = parseTarget(input.target ?? 'production');
     const limit = input.pageSize ?? 50;
     const shape = { m: model.id, t: target.key };
-    let before: string | undefined;
+    let before: { key: string; id: string } | undefined;
     if (input.pageToken) {
-      const position = decodePageToken(input.pageToken, shape);
-      if (typeof position !== 'string') throw errors.invalidPageToken();
-      before = position;
+      const p = decodePageToken(input.pageToken, shape) as { key?: unknown; id?: unknown };
+      if (typeof p?.key !== 'string' || typeof p.id !== 'string') throw errors.invalidPageToken();
+      before = { key: p.key, id: p.id };
     }
     const rows = await repos.holdings.list(model.id, target.key, limit + 1, before);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { holdings: page, nextPageToken: rows.length > limit && last ? encodePageToken(shape, last.startedAt) : null };
+    return { holdings: page, nextPageToken: rows.length > limit && last ? encodePageToken(shape, { key: last.startedAt, id: last.id }) : null };
   }
 }

@@ -2,6 +2,7 @@
  * Webhook subscriptions and their delivery log. Admins subscribe to anything; a model's
  * owner may subscribe to that model's events. Secrets are shown once, at creation.
  */
+import { createHash } from 'node:crypto';
 import { hasRole, requireRole } from '../access.js';
 import { change, type CoreDeps } from '../core-deps.js';
 import { ModelgateError, errors } from '../errors.js';
@@ -20,6 +21,15 @@ export interface WebhookInput {
   events: string[];
   model?: string;
   active?: boolean;
+}
+
+/**
+ * A webhook as the audit log and the event stream see it: URLs of chat and CI hooks often
+ * carry their secret in the path, so only the origin and a hash of the full URL are shown.
+ */
+export function presentWebhookRedacted(w: Webhook) {
+  const { url, ...rest } = presentWebhook(w);
+  return { ...rest, url_origin: new URL(url).origin, url_sha256: createHash('sha256').update(url).digest('hex') };
 }
 
 export function presentWebhook(w: Webhook) {
@@ -47,7 +57,7 @@ export class WebhookService {
     requireRole(ctx.actor, 'contributor', 'creating a webhook');
     checkEvents(input.events);
     const secret = input.secret === undefined ? newWebhookSecret() : checkWebhookSecret(input.secret);
-    await this.checkUrl(input.url);
+    await this.checkUrl(ctx.actor, input.url);
     return change(this.deps, ctx, async (repos, log) => {
       const model = input.model === undefined ? null : await requireModel(repos, input.model);
       if (!hasRole(ctx.actor, 'admin') && (!model || model.owner !== ctx.actor.username)) {
@@ -56,14 +66,14 @@ export class WebhookService {
       const now = this.deps.clock.now();
       const webhook: Webhook = {
         id: this.deps.ids.uuid(), url: input.url, secret, events: [...new Set(input.events)], modelId: model?.id ?? null,
-        model: model?.name ?? null, active: input.active ?? true, afterSeq: (await repos.journal.head()).eventSeq,
+        model: model?.name ?? null, active: input.active ?? true, afterSeq: (await repos.journal.lockHead()).eventSeq,
         createdBy: ctx.actor.username, createdAt: now, updatedAt: now,
       };
       await repos.webhooks.insert(webhook);
       log.record({
         action: 'webhook.created', resource: `webhooks/${webhook.id}`, subject: model?.name ?? '',
-        changes: { url: webhook.url, events: webhook.events, model: webhook.model, active: webhook.active },
-        data: { webhook: presentWebhook(webhook) },
+        changes: { ...presentWebhookRedacted(webhook) },
+        data: { webhook: presentWebhookRedacted(webhook) },
       });
       return { webhook, secret };
     });
@@ -82,7 +92,7 @@ export class WebhookService {
   async update(ctx: RequestContext, id: string, input: Partial<Omit<WebhookInput, 'model'>>): Promise<Webhook> {
     if (input.events !== undefined) checkEvents(input.events);
     if (input.secret !== undefined) checkWebhookSecret(input.secret);
-    if (input.url !== undefined) await this.checkUrl(input.url);
+    if (input.url !== undefined) await this.checkUrl(ctx.actor, input.url);
     return change(this.deps, ctx, async (repos, log) => {
       const before = await this.manageable(repos, ctx.actor, id);
       await repos.webhooks.update(id, { url: input.url, secret: input.secret, events: input.events, active: input.active }, this.deps.clock.now());
@@ -90,12 +100,12 @@ export class WebhookService {
       log.record({
         action: 'webhook.updated', resource: `webhooks/${id}`, subject: after.model ?? '',
         changes: {
-          ...(input.url !== undefined ? { url: { from: before.url, to: after.url } } : {}),
+          ...(input.url !== undefined ? { url: { from: presentWebhookRedacted(before).url_origin, to: presentWebhookRedacted(after).url_origin, url_sha256: presentWebhookRedacted(after).url_sha256 } } : {}),
           ...(input.events !== undefined ? { events: { from: before.events, to: after.events } } : {}),
           ...(input.active !== undefined ? { active: { from: before.active, to: after.active } } : {}),
           ...(input.secret !== undefined ? { secret: 'rotated' } : {}),
         },
-        data: { webhook: presentWebhook(after) },
+        data: { webhook: presentWebhookRedacted(after) },
       });
       return after;
     });
@@ -107,7 +117,7 @@ export class WebhookService {
       await repos.webhooks.delete(id);
       log.record({
         action: 'webhook.deleted', resource: `webhooks/${id}`, subject: hook.model ?? '',
-        changes: { url: hook.url }, data: { webhook: presentWebhook(hook) },
+        changes: { url_origin: presentWebhookRedacted(hook).url_origin }, data: { webhook: presentWebhookRedacted(hook) },
       });
     });
   }
@@ -162,7 +172,7 @@ export class WebhookService {
       seq: 0, id: this.deps.ids.uuid(), type: 'webhook.test', subject: hook.model ?? '', time: now, actor: ctx.actor.username,
       data: { webhook_id: hook.id, message: 'a test event from modelgate', actor: ctx.actor.username },
     }, now);
-    const test = { ...delivery, eventSeq: null, subject: `test:${delivery.id}` };
+    const test = { ...delivery, eventSeq: null, orderKey: `test:${delivery.id}` };
     await this.deps.uow.transaction((tx) => tx.deliveries.insert([test]));
     this.deps.notify?.();
     return test;
@@ -177,9 +187,11 @@ export class WebhookService {
     return hook;
   }
 
-  private async checkUrl(url: string): Promise<void> {
+  /** Only admins may point webhooks at internal hosts, even allow-listed ones: they see the replies. */
+  private async checkUrl(actor: Actor, url: string): Promise<void> {
     if (url.length > 2048) throw errors.validation('url is longer than 2048 characters');
-    await this.sender.check(url);
+    const { internal } = await this.sender.check(url);
+    if (internal && !hasRole(actor, 'admin')) throw errors.forbidden('only admins may point webhooks at internal hosts');
   }
 }
 

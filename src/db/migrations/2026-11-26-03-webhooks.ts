@@ -22,6 +22,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('event_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('event_type', 'varchar(64)', (c) => c.notNull())
     .addColumn('subject', 'varchar(128)', (c) => c.notNull())
+    .addColumn('order_key', 'varchar(64)', (c) => c.notNull())
     .addColumn('payload', 'text', (c) => c.notNull())
     .addColumn('status', 'varchar(16)', (c) => c.notNull())
     .addColumn('attempts', 'integer', (c) => c.notNull())
@@ -35,7 +36,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('deliveries_event', ['webhook_id', 'event_seq'])
     .execute();
   await db.schema.createIndex('deliveries_due').on('deliveries').columns(['status', 'next_attempt_at']).execute();
-  await db.schema.createIndex('deliveries_order').on('deliveries').columns(['webhook_id', 'subject', 'status', 'event_seq']).execute();
+  await db.schema.createIndex('deliveries_order').on('deliveries').columns(['webhook_id', 'order_key', 'status', 'event_seq']).execute();
   await db.schema.createIndex('deliveries_list').on('deliveries').columns(['webhook_id', 'created_at', 'id']).execute();
 
   await db.schema.createTable('delivery_attempts')

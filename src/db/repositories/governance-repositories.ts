@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { HoldingRepository, PolicyRepository } from '../../core/ports.js';
+import type { Cursor, HoldingRepository, PolicyRepository } from '../../core/ports.js';
 import type { Holding } from '../../core/types.js';
 import type { Database, HoldingsTable } from '../schema.js';
 import { fromJson, toJson } from './json.js';
@@ -41,10 +41,10 @@ export class KyselyHoldingRepository implements HoldingRepository {
     return rows.map(toHolding);
   }
 
-  async list(modelId: string, target: string, limit: number, beforeStartedAt?: string): Promise<Holding[]> {
+  async list(modelId: string, target: string, limit: number, before?: Cursor): Promise<Holding[]> {
     const rows = await this.db.selectFrom('holdings').selectAll()
       .where('model_id', '=', modelId).where('target', '=', target)
-      .$if(beforeStartedAt !== undefined, (q) => q.where(sql<boolean>`started_at < ${beforeStartedAt!}`))
+      .$if(before !== undefined, (q) => q.where(sql<boolean>`(started_at < ${before!.key} or (started_at = ${before!.key} and id < ${before!.id}))`))
       .orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     return rows.map(toHolding);
   }

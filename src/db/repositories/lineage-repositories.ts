@@ -15,6 +15,16 @@ export class KyselyDatasetRepository implements DatasetRepository {
     }).execute();
   }
 
+  async insertIfAbsent(d: Dataset): Promise<{ dataset: Dataset; created: boolean }> {
+    const result = await this.db.insertInto('datasets').values({
+      id: d.id, name: d.name, version: d.version, uri: d.uri, digest: d.digest, size: d.size, description: d.description,
+      schema: d.schema === null || d.schema === undefined ? null : toJson(d.schema), tags: toJson(d.tags),
+      created_by: d.createdBy, created_at: d.createdAt,
+    }).onConflict((oc) => oc.columns(['name', 'version']).doNothing()).executeTakeFirst();
+    const created = Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+    return { dataset: (await this.find(d.name, d.version))!, created };
+  }
+
   async find(name: string, version: string): Promise<Dataset | null> {
     const row = await this.db.selectFrom('datasets').selectAll().where('name', '=', name).where('version', '=', version).executeTakeFirst();
     return row ? toDataset(row) : null;

@@ -65,7 +65,7 @@ export class KyselyDeliveryRepository implements DeliveryRepository {
   async insert(deliveries: Delivery[]): Promise<void> {
     for (let i = 0; i < deliveries.length; i += 200) {
       await this.db.insertInto('deliveries').values(deliveries.slice(i, i + 200).map((d) => ({
-        id: d.id, webhook_id: d.webhookId, event_seq: d.eventSeq, event_id: d.eventId, event_type: d.eventType, subject: d.subject,
+        id: d.id, webhook_id: d.webhookId, event_seq: d.eventSeq, event_id: d.eventId, event_type: d.eventType, subject: d.subject, order_key: d.orderKey,
         payload: d.payload, status: d.status, attempts: d.attempts, next_attempt_at: d.nextAttemptAt, last_status: d.lastStatus,
         last_error: d.lastError, created_at: d.createdAt, delivered_at: d.deliveredAt, lease_owner: null, lease_until: null,
       }))).onConflict((oc) => oc.columns(['webhook_id', 'event_seq']).doNothing()).execute();
@@ -78,10 +78,10 @@ export class KyselyDeliveryRepository implements DeliveryRepository {
       .where('d.next_attempt_at', '<=', now)
       .where((eb) => eb.or([eb('d.lease_until', 'is', null), eb('d.lease_until', '<', now)]))
       .where('d.webhook_id', 'in', (eb) => eb.selectFrom('webhooks').select('id').where('active', '=', 1))
-      // In order per subject: nothing earlier for the same webhook and model may still be pending.
+      // In order per model: nothing earlier for the same webhook and model may still be pending.
       .where(({ not, exists, selectFrom }) => not(exists(
         selectFrom('deliveries as e').select('e.id')
-          .whereRef('e.webhook_id', '=', 'd.webhook_id').whereRef('e.subject', '=', 'd.subject')
+          .whereRef('e.webhook_id', '=', 'd.webhook_id').whereRef('e.order_key', '=', 'd.order_key')
           .where('e.status', '=', 'pending').whereRef('e.event_seq', '<', 'd.event_seq'),
       )))
       .orderBy('d.event_seq').orderBy('d.created_at').limit(limit);
@@ -93,15 +93,17 @@ export class KyselyDeliveryRepository implements DeliveryRepository {
     return rows.map(toDelivery);
   }
 
-  async settle(id: string, a: DeliveryAttempt, state: Pick<Delivery, 'status' | 'attempts' | 'nextAttemptAt' | 'lastStatus' | 'lastError' | 'deliveredAt'>): Promise<void> {
+  async settle(id: string, owner: string, a: DeliveryAttempt, state: Pick<Delivery, 'status' | 'attempts' | 'nextAttemptAt' | 'lastStatus' | 'lastError' | 'deliveredAt'>): Promise<boolean> {
+    const updated = await this.db.updateTable('deliveries').set({
+      status: state.status, attempts: state.attempts, next_attempt_at: state.nextAttemptAt, last_status: state.lastStatus,
+      last_error: state.lastError, delivered_at: state.deliveredAt, lease_owner: null, lease_until: null,
+    }).where('id', '=', id).where('lease_owner', '=', owner).executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) return false;
     await this.db.insertInto('delivery_attempts').values({
       delivery_id: id, attempt: a.attempt, at: a.at, status: a.status, latency_ms: Math.round(a.latencyMs), error: a.error,
       response_excerpt: a.responseExcerpt,
-    }).onConflict((oc) => oc.columns(['delivery_id', 'attempt']).doNothing()).execute();
-    await this.db.updateTable('deliveries').set({
-      status: state.status, attempts: state.attempts, next_attempt_at: state.nextAttemptAt, last_status: state.lastStatus,
-      last_error: state.lastError, delivered_at: state.deliveredAt, lease_owner: null, lease_until: null,
-    }).where('id', '=', id).execute();
+    }).execute();
+    return true;
   }
 
   async get(id: string): Promise<Delivery | null> {
@@ -140,7 +142,7 @@ export class KyselyDeliveryRepository implements DeliveryRepository {
 function toDelivery(row: DeliveriesTable): Delivery {
   return {
     id: row.id, webhookId: row.webhook_id, eventSeq: row.event_seq === null ? null : Number(row.event_seq), eventId: row.event_id,
-    eventType: row.event_type, subject: row.subject, payload: row.payload, status: row.status as DeliveryStatus,
+    eventType: row.event_type, subject: row.subject, orderKey: row.order_key, payload: row.payload, status: row.status as DeliveryStatus,
     attempts: Number(row.attempts), nextAttemptAt: row.next_attempt_at, lastStatus: row.last_status === null ? null : Number(row.last_status),
     lastError: row.last_error, createdAt: row.created_at, deliveredAt: row.delivered_at,
   };

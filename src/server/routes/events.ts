@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Signal } from '../../core/events/signal.js';
 import type { Registry } from '../../core/registry.js';
+import { bearerToken } from '../auth.js';
 import { replies } from '../schemas.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -32,26 +33,38 @@ export function eventRoutes(registry: Registry, signal: Signal): FastifyPluginAs
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id });
-      res.write(': modelgate event stream\n\n');
       const closed = new AbortController();
       request.raw.on('close', () => closed.abort());
+      // A slow reader gets no more than the socket's buffer ahead of it: wait for it to drain.
+      const send = async (text: string) => {
+        if (!res.write(text)) await new Promise((resolve) => { res.once('drain', resolve); closed.signal.addEventListener('abort', resolve); });
+      };
+      const token = bearerToken(request);
       let lastWrite = Date.now();
-      while (!closed.signal.aborted) {
-        const page = await registry.events.after(request.actor, cursor, 500);
-        for (const event of page.events) {
-          res.write(`id: ${event.sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-          lastWrite = Date.now();
+      try {
+        await send(': modelgate event stream\n\n');
+        while (!closed.signal.aborted) {
+          // A token revoked (or a user removed) while streaming ends the stream at the next poll.
+          const actor = await registry.identity.authenticate(token);
+          const page = await registry.events.after(actor, cursor, 500);
+          for (const event of page.events) {
+            await send(`id: ${event.sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+            lastWrite = Date.now();
+          }
+          cursor = page.nextAfter;
+          if (page.events.length === 500) continue;
+          if (Date.now() - lastWrite >= HEARTBEAT_MS) {
+            await send(': keep-alive\n\n');
+            lastWrite = Date.now();
+          }
+          // Commits in this process wake us at once; those of other servers are seen within POLL_MS.
+          await signal.wait(POLL_MS, closed.signal);
         }
-        cursor = page.nextAfter;
-        if (page.events.length === 500) continue;
-        if (Date.now() - lastWrite >= HEARTBEAT_MS) {
-          res.write(': keep-alive\n\n');
-          lastWrite = Date.now();
-        }
-        // Commits in this process wake us at once; those of other servers are seen within POLL_MS.
-        await signal.wait(POLL_MS, closed.signal);
+      } catch (err) {
+        request.log.info({ err }, 'event stream ended');
+      } finally {
+        res.end();
       }
-      res.end();
     });
   };
 }
