@@ -25,3 +25,10 @@ export function decodePageToken(token: string, query: unknown): unknown {
     throw errors.invalidPageToken();
   }
 }
+
+/** A keyset cursor `{key, id}` from a page token, or INVALID_PAGE_TOKEN. */
+export function decodeCursor(token: string, query: unknown): { key: string; id: string } {
+  const p = decodePageToken(token, query) as { key?: unknown; id?: unknown } | null;
+  if (typeof p?.key !== 'string' || typeof p.id !== 'string') throw errors.invalidPageToken();
+  return { key: p.key, id: p.id };
+}

@@ -117,6 +117,8 @@ export interface VersionRepository {
   list(modelId: string, query: VersionQuery): Promise<Version[]>;
   /** Non-deleted versions of the model currently in the stage. */
   inStage(modelId: string, stage: Stage): Promise<Version[]>;
+  /** The highest-numbered non-deleted version in the stage, or null: one row, however many there are. */
+  newestInStage(modelId: string, stage: Stage): Promise<Version | null>;
   update(id: string, patch: VersionPatch, updatedAt: string): Promise<void>;
   setStage(id: string, stage: Stage, updatedAt: string): Promise<void>;
   markDeleted(id: string, deletedAt: string): Promise<void>;

@@ -4,7 +4,7 @@ import { change, type CoreDeps } from '../core-deps.js';
 import { ModelgateError, errors } from '../errors.js';
 import type { RequestContext } from '../journal.js';
 import { checkDigest, checkTags } from '../names.js';
-import { decodePageToken, encodePageToken } from '../page-token.js';
+import { decodeCursor, encodePageToken } from '../page-token.js';
 import type { Dataset, Tags } from '../types.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -83,9 +83,7 @@ export class DatasetService {
     const shape = { p: input.namePrefix ?? null };
     let after: { key: string; id: string } | undefined;
     if (input.pageToken) {
-      const p = decodePageToken(input.pageToken, shape) as { key?: unknown; id?: unknown };
-      if (typeof p?.key !== 'string' || typeof p.id !== 'string') throw errors.invalidPageToken();
-      after = { key: p.key, id: p.id };
+      after = decodeCursor(input.pageToken, shape);
     }
     const rows = await this.deps.uow.read.datasets.list({ namePrefix: input.namePrefix, after, limit: limit + 1 });
     const page = rows.slice(0, limit);

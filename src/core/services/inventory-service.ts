@@ -3,7 +3,7 @@ import { requireRole } from '../access.js';
 import type { CoreDeps } from '../core-deps.js';
 import { errors } from '../errors.js';
 import { validationOverdue } from '../inventory.js';
-import { decodePageToken, encodePageToken } from '../page-token.js';
+import { decodeCursor, encodePageToken } from '../page-token.js';
 import { RiskTiers, type Actor, type Model, type RiskTier } from '../types.js';
 
 export interface InventoryRow {
@@ -35,9 +35,7 @@ export class InventoryService {
     const shape = { r: input.riskTier ?? null, o: !!input.overdue, p: !!input.inProduction, a: !!input.includeArchived };
     let after: { key: string; id: string } | undefined;
     if (input.pageToken) {
-      const p = decodePageToken(input.pageToken, shape) as { key?: unknown; id?: unknown };
-      if (typeof p?.key !== 'string' || typeof p.id !== 'string') throw errors.invalidPageToken();
-      after = { key: p.key, id: p.id };
+      after = decodeCursor(input.pageToken, shape);
     }
     const repos = this.deps.uow.read;
     const models = await repos.models.list({

@@ -4,7 +4,7 @@ import { change, type CoreDeps } from '../core-deps.js';
 import { ModelgateError, errors } from '../errors.js';
 import type { RequestContext } from '../journal.js';
 import { checkModelName, checkTags, checkUsername } from '../names.js';
-import { decodePageToken, encodePageToken } from '../page-token.js';
+import { decodeCursor, encodePageToken } from '../page-token.js';
 import { parseTagFilter } from '../filters.js';
 import { DEFAULT_INVENTORY, checkInventory, type InventoryInput } from '../inventory.js';
 import type { ModelPatch, ModelSort } from '../ports.js';
@@ -93,7 +93,7 @@ export class ModelService {
     const limit = input.pageSize ?? 50;
     const tags = (input.tags ?? []).map(parseTagFilter);
     const queryShape = { p: input.namePrefix ?? null, t: input.tags ?? [], a: !!input.includeArchived, sort, descending };
-    const after = input.pageToken ? decodeCursor(decodePageToken(input.pageToken, queryShape)) : undefined;
+    const after = input.pageToken ? decodeCursor(input.pageToken, queryShape) : undefined;
     const models = await this.deps.uow.read.models.list({
       namePrefix: input.namePrefix, tags, includeArchived: !!input.includeArchived, sort, descending, after, limit: limit + 1,
     });
@@ -156,11 +156,11 @@ export class ModelService {
       const model = await lockModel(repos, name);
       requireOwnerOrAdmin(ctx.actor, model, 'archiving a model');
       if (model.archived) return model;
-      const live = await repos.versions.inStage(model.id, 'production');
-      if (live.length > 0) {
+      const live = await repos.versions.newestInStage(model.id, 'production');
+      if (live) {
         throw new ModelgateError('MODEL_IN_PRODUCTION',
-          `model ${JSON.stringify(model.name)} has version ${live[0]!.version} in production; archive that version first`,
-          { model: model.name, version: live[0]!.version });
+          `model ${JSON.stringify(model.name)} has version ${live.version} in production; archive that version first`,
+          { model: model.name, version: live.version });
       }
       // Nothing may be approved into an archived model: open requests are withdrawn with it.
       await cancelPendingPromotions(repos, log, this.deps.clock, model, ctx.actor.username, 'model archived');
@@ -206,10 +206,4 @@ function snake(key: string): string {
 
 function sortKey(model: Model, sort: ModelSort): string {
   return sort === 'name' ? model.name : sort === 'created_at' ? model.createdAt : model.updatedAt;
-}
-
-function decodeCursor(position: unknown): { key: string; id: string } {
-  const p = position as { key?: unknown; id?: unknown };
-  if (typeof p?.key !== 'string' || typeof p.id !== 'string') throw errors.invalidPageToken();
-  return { key: p.key, id: p.id };
 }

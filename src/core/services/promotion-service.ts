@@ -9,10 +9,10 @@ import { change, type CoreDeps } from '../core-deps.js';
 import { ModelgateError, errors } from '../errors.js';
 import type { ChangeLog, RequestContext } from '../journal.js';
 import { evaluateGates, ruleFor } from '../policy.js';
-import { decodePageToken, encodePageToken } from '../page-token.js';
+import { decodeCursor, encodePageToken } from '../page-token.js';
 import type { Clock, Repositories } from '../ports.js';
 import { presentPromotion } from '../present.js';
-import type { Actor, Model, Promotion, Version } from '../types.js';
+import type { Actor, Model, Promotion, TargetRule, Version } from '../types.js';
 import { lockModel, requireModel, requireVersion } from './lookup.js';
 import { loadEffectivePolicy } from './policy-service.js';
 import { TargetMover, parseTarget } from './target-mover.js';
@@ -85,7 +85,7 @@ export class PromotionService {
   async approve(ctx: RequestContext, id: string, comment: string): Promise<Promotion> {
     const outcome = await change(this.deps, ctx, async (repos, log) => {
       const { promotion, model, version } = await this.pending(repos, id);
-      const rule = promotion.policy ?? ruleFor({}, promotion.target);
+      const rule = ruleOf(promotion);
       this.checkEligible(ctx.actor, promotion, 'approve');
       if (rule.separationOfDuties && (ctx.actor.username === version.createdBy || ctx.actor.username === promotion.requestedBy)) {
         const who = ctx.actor.username === version.createdBy ? 'created the version' : 'requested the promotion';
@@ -153,9 +153,7 @@ export class PromotionService {
     const shape = { s: status ?? null, m: model?.id ?? null, t: input.target ?? null, w: input.waitingFor?.username ?? null };
     let after: { key: string; id: string } | undefined;
     if (input.pageToken) {
-      const p = decodePageToken(input.pageToken, shape) as { key?: unknown; id?: unknown };
-      if (typeof p?.key !== 'string' || typeof p.id !== 'string') throw errors.invalidPageToken();
-      after = { key: p.key, id: p.id };
+      after = decodeCursor(input.pageToken, shape);
     }
     const found: Promotion[] = [];
     let more = true;
@@ -175,9 +173,8 @@ export class PromotionService {
   }
 
   private async mayApprove(repos: Repositories, actor: Actor, promotion: Promotion): Promise<boolean> {
-    const rule = promotion.policy ?? ruleFor({}, promotion.target);
-    if (!rule.approverRoles.includes(actor.role)) return false;
-    if (rule.approverGroups.length > 0 && !rule.approverGroups.some((g) => actor.groups.includes(g))) return false;
+    const rule = ruleOf(promotion);
+    if (ineligibility(actor, promotion, 'approve') !== null) return false;
     if (promotion.approvals.some((a) => a.username === actor.username)) return false;
     if (!rule.separationOfDuties) return true;
     if (promotion.requestedBy === actor.username) return false;
@@ -186,17 +183,8 @@ export class PromotionService {
   }
 
   private checkEligible(actor: Actor, promotion: Promotion, action: string): void {
-    const rule = promotion.policy ?? ruleFor({}, promotion.target);
-    if (!rule.approverRoles.includes(actor.role)) {
-      throw new ModelgateError('APPROVER_NOT_ELIGIBLE',
-        `only ${rule.approverRoles.join(' or ')} may ${action} promotions to ${promotion.target}; you are ${actor.role}`,
-        { approver_roles: rule.approverRoles, role: actor.role });
-    }
-    if (rule.approverGroups.length > 0 && !rule.approverGroups.some((g) => actor.groups.includes(g))) {
-      throw new ModelgateError('APPROVER_NOT_ELIGIBLE',
-        `only members of ${rule.approverGroups.join(' or ')} may ${action} promotions to ${promotion.target}`,
-        { approver_groups: rule.approverGroups, groups: actor.groups });
-    }
+    const refusal = ineligibility(actor, promotion, action);
+    if (refusal) throw refusal;
   }
 
   private async pending(repos: Repositories, id: string): Promise<{ promotion: Promotion; model: Model; version: Version }> {
@@ -227,7 +215,7 @@ export class PromotionService {
   }
 
   private async apply(repos: Repositories, log: ChangeLog, ctx: RequestContext, model: Model, version: Version, promotion: Promotion): Promise<Promotion> {
-    const rule = promotion.policy ?? ruleFor({}, promotion.target);
+    const rule = ruleOf(promotion);
     // Tags and the model card may have been edited since the request: the gates hold at apply time too.
     const failing = evaluateGates(rule, version).filter((c) => !c.passed);
     if (failing.length > 0) {
@@ -259,6 +247,27 @@ export class PromotionService {
     });
     return closed;
   }
+}
+
+/** The rule a promotion is decided by: the one recorded when it was requested. */
+function ruleOf(promotion: Promotion): TargetRule {
+  return promotion.policy ?? ruleFor({}, promotion.target);
+}
+
+/** Why the actor's role or groups may not decide this promotion, or null if they may. */
+function ineligibility(actor: Actor, promotion: Promotion, action: string): ModelgateError | null {
+  const rule = ruleOf(promotion);
+  if (!rule.approverRoles.includes(actor.role)) {
+    return new ModelgateError('APPROVER_NOT_ELIGIBLE',
+      `only ${rule.approverRoles.join(' or ')} may ${action} promotions to ${promotion.target}; you are ${actor.role}`,
+      { approver_roles: rule.approverRoles, role: actor.role });
+  }
+  if (rule.approverGroups.length > 0 && !rule.approverGroups.some((g) => actor.groups.includes(g))) {
+    return new ModelgateError('APPROVER_NOT_ELIGIBLE',
+      `only members of ${rule.approverGroups.join(' or ')} may ${action} promotions to ${promotion.target}`,
+      { approver_groups: rule.approverGroups, groups: actor.groups });
+  }
+  return null;
 }
 
 /** Cancels every pending promotion of a model (when it is archived), each with its audit entry and event. */

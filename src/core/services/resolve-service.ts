@@ -13,8 +13,7 @@ export class ResolveService {
     let version: Version;
     if (ref === 'production' || ref === 'staging') {
       // Staging may hold several candidates: the newest one answers.
-      const inStage = await repos.versions.inStage(model.id, ref);
-      const newest = inStage.reduce<Version | undefined>((best, v) => (!best || v.version > best.version ? v : best), undefined);
+      const newest = await repos.versions.newestInStage(model.id, ref);
       if (!newest) throw new ModelgateError('VERSION_NOT_FOUND', `model ${JSON.stringify(model.name)} has no version in ${ref}`, { model: model.name, ref });
       version = newest;
     } else if (ref.startsWith('@')) {

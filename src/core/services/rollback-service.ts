@@ -7,7 +7,7 @@ import { requireRole } from '../access.js';
 import { change, type CoreDeps } from '../core-deps.js';
 import { ModelgateError, errors } from '../errors.js';
 import type { RequestContext } from '../journal.js';
-import { decodePageToken, encodePageToken } from '../page-token.js';
+import { decodeCursor, encodePageToken } from '../page-token.js';
 import type { Holding } from '../types.js';
 import { lockModel, modelResource, requireModel } from './lookup.js';
 import { TargetMover, parseTarget } from './target-mover.js';
@@ -88,9 +88,7 @@ export class RollbackService {
     const shape = { m: model.id, t: target.key };
     let before: { key: string; id: string } | undefined;
     if (input.pageToken) {
-      const p = decodePageToken(input.pageToken, shape) as { key?: unknown; id?: unknown };
-      if (typeof p?.key !== 'string' || typeof p.id !== 'string') throw errors.invalidPageToken();
-      before = { key: p.key, id: p.id };
+      before = decodeCursor(input.pageToken, shape);
     }
     const rows = await repos.holdings.list(model.id, target.key, limit + 1, before);
     const page = rows.slice(0, limit);

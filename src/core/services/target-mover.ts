@@ -39,7 +39,7 @@ export class TargetMover {
   async holder(repos: Repositories, model: Model, target: Target): Promise<number | null> {
     if (target.kind === 'alias') return (await repos.aliases.get(model.id, target.alias))?.version ?? null;
     if (target.stage !== 'production') return null;
-    return (await repos.versions.inStage(model.id, 'production'))[0]?.version ?? null;
+    return (await repos.versions.newestInStage(model.id, 'production'))?.version ?? null;
   }
 
   /** Whether the version already holds the target. */

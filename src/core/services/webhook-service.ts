@@ -10,7 +10,7 @@ import { EVENT_PATTERN } from '../events/cloud-event.js';
 import { newDelivery } from '../events/dispatcher.js';
 import { checkWebhookSecret, newWebhookSecret } from '../events/signature.js';
 import type { RequestContext } from '../journal.js';
-import { decodePageToken, encodePageToken } from '../page-token.js';
+import { decodeCursor, encodePageToken } from '../page-token.js';
 import type { Delivery, DeliveryAttempt, DeliveryStatus, Repositories, Webhook, WebhookSender } from '../ports.js';
 import type { Actor } from '../types.js';
 import { requireModel } from './lookup.js';
@@ -129,9 +129,7 @@ export class WebhookService {
     const shape = { w: id, s: input.status ?? null };
     let before: { key: string; id: string } | undefined;
     if (input.pageToken) {
-      const p = decodePageToken(input.pageToken, shape) as { key?: unknown; id?: unknown };
-      if (typeof p?.key !== 'string' || typeof p.id !== 'string') throw errors.invalidPageToken();
-      before = { key: p.key, id: p.id };
+      before = decodeCursor(input.pageToken, shape);
     }
     const rows = await repos.deliveries.list(id, { status: input.status, beforeCreated: before, limit: limit + 1 });
     const page = rows.slice(0, limit);

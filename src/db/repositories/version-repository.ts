@@ -74,6 +74,15 @@ export class KyselyVersionRepository implements VersionRepository {
     return result;
   }
 
+  async newestInStage(modelId: string, stage: Stage): Promise<Version | null> {
+    const row = await this.base().where('v.model_id', '=', modelId).where('v.stage', '=', stage)
+      .where('v.deleted_at', 'is', null).orderBy('v.version', 'desc').limit(1).executeTakeFirst();
+    if (!row) return null;
+    const aliases = await this.db.selectFrom('aliases').select('alias')
+      .where('model_id', '=', modelId).where('version', '=', row.version).orderBy('alias').execute();
+    return toVersion(row, aliases.map((a) => a.alias));
+  }
+
   async update(id: string, patch: VersionPatch, updatedAt: string): Promise<void> {
     await this.db.updateTable('versions').set({
       ...(patch.description !== undefined && { description: patch.description }),
