@@ -367,6 +367,24 @@ describe('modelgate CLI on sqlite', () => {
     expect(await readFile(dossierFile, 'utf8')).toMatch(/^# Evidence dossier: traced version 1$/m);
   });
 
+  it('records deployments and observations and prints a reproduce spec', async () => {
+    await t.admin.createModel({ name: 'deployed' });
+    await t.admin.createVersion('deployed', { source_uri: 's3://m/d', digest: sha256('deployed') });
+    await ok(['environment', 'set', 'prod-cli', '--production']);
+    const refused = await cli(['deploy', 'record', 'deployed@1', 'prod-cli', 'api']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('error: NOT_APPROVED_FOR_PRODUCTION');
+    const recorded = await json<{ id: string }>(['deploy', 'record', 'deployed@1', 'dev-cli', 'api', '--status', 'serving', '--replicas', '2']);
+    expect(await ok(['deploy', 'list', '--model', 'deployed'])).toMatch(new RegExp(`${recorded.id}\\s+deployed\\s+1\\s+dev-cli\\s+api\\s+serving\\s+2`));
+    await ok(['alert-rule', 'add', 'deployed', 'psi > 0.2']);
+    const observed = await ok(['observe', 'deployed@1', 'psi', '0.3', '--from', '2026-11-01T00:00:00Z', '--to', '2026-11-02T00:00:00Z', '--source', 'cron']);
+    expect(observed).toContain('ALERT raised');
+    expect(await ok(['alerts', '--open'])).toMatch(/deployed\s+1/);
+    const spec = await cli(['reproduce-spec', 'deployed@1']);
+    expect(JSON.parse(spec.stdout)).toMatchObject({ model: 'deployed', version: 1, reproducible: false });
+    expect(spec.stderr).toContain('not reproducible yet: missing code commit');
+  });
+
   it('never sends the stored token to a server other than the one it was issued by', async () => {
     const nowhere = await closedPortUrl();
     const run = await cli(['--server', nowhere, 'whoami']);

@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { reportError } from './cli-error.js';
 import { auditCommands } from './commands/audit.js';
 import { authCommands } from './commands/auth.js';
+import { deploymentCommands } from './commands/deployments.js';
 import { eventCommands } from './commands/events.js';
 import { governanceCommands } from './commands/governance.js';
 import { identityCommands } from './commands/identity.js';
@@ -38,6 +39,7 @@ stageCommands(program);
 governanceCommands(program);
 eventCommands(program);
 lineageCommands(program);
+deploymentCommands(program);
 auditCommands(program);
 identityCommands(program);
 

@@ -34,6 +34,10 @@ function sections(d: Dossier): Section[] {
       },
     },
     {
+      title: 'Reproducibility', text: d.reproduce.reproducible ? 'Everything needed to rebuild this version is recorded.' : `Missing: ${d.reproduce.missing.join('; ')}.`,
+      pre: JSON.stringify({ code: d.reproduce.code, datasets: d.reproduce.datasets, params: d.reproduce.params, environment: d.reproduce.environment }, null, 2),
+    },
+    {
       title: 'Promotions', table: {
         headers: ['requested', 'by', 'target', 'status', 'gates', 'approvals', 'decided'],
         rows: d.promotions.map((p) => [

@@ -49,6 +49,7 @@ export const ErrorCodes = [
   'PROMOTION_STALE',
   'ROLLBACK_NOT_APPROVED',
   'NOTHING_TO_ROLL_BACK',
+  'NOT_APPROVED_FOR_PRODUCTION',
   'INTERNAL',
   'UNAVAILABLE',
 ] as const;

@@ -25,3 +25,15 @@ export function parseTagFilter(filter: string): { key: string; value?: string } 
   if (!/^[A-Za-z0-9._:/-]{1,128}$/.test(key)) throw errors.invalidFilter(filter, 'expected key or key=value');
   return eq === -1 ? { key } : { key, value: filter.slice(eq + 1) };
 }
+
+/** Whether `value op threshold` holds. */
+export function compareMetric(value: number, op: MetricCondition['op'], threshold: number): boolean {
+  switch (op) {
+    case '>=': return value >= threshold;
+    case '>': return value > threshold;
+    case '<=': return value <= threshold;
+    case '<': return value < threshold;
+    case '==': return value === threshold;
+    default: return value !== threshold;
+  }
+}

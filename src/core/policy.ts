@@ -5,7 +5,7 @@
  * `lineage.datasets`, `lineage.code`, `model_card`, `signature`, `tags.<key>`.
  */
 import { ModelgateError } from './errors.js';
-import { parseMetricFilter } from './filters.js';
+import { compareMetric, parseMetricFilter } from './filters.js';
 import { checkAliasName } from './names.js';
 import { presentRule } from './present.js';
 import { Roles, type GateCheck, type Role, type TargetRule, type Version } from './types.js';
@@ -159,20 +159,10 @@ function evaluateGate(gate: string, version: Version): GateResult {
   const condition = parseMetricFilter(gate);
   const value = version.metrics[condition.name];
   if (value === undefined) return result(false, null, `metric ${condition.name} is not recorded`);
-  const passed = compare(value, condition.op, condition.value);
+  const passed = compareMetric(value, condition.op, condition.value);
   return result(passed, value, `${condition.name} is ${value}${passed ? '' : `, needs ${condition.op} ${condition.value}`}`);
 }
 
-function compare(a: number, op: string, b: number): boolean {
-  switch (op) {
-    case '>=': return a >= b;
-    case '>': return a > b;
-    case '<=': return a <= b;
-    case '<': return a < b;
-    case '==': return a === b;
-    default: return a !== b;
-  }
-}
 
 function invalid(message: string): ModelgateError {
   return new ModelgateError('INVALID_POLICY', message);

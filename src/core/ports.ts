@@ -4,7 +4,7 @@
  * driver failures (unique violations, lost connections) into core codes before they get here.
  */
 import type {
-  ApiToken, AuditEntry, Dataset, Holding, Lineage, ManifestFile, Model, OutboxEvent, Promotion, RiskTier, Role, Stage, Tags, User, Version,
+  Alert, AlertRule, ApiToken, AuditEntry, Dataset, Deployment, DeploymentChange, Environment, Holding, Observation, Lineage, ManifestFile, Model, OutboxEvent, Promotion, RiskTier, Role, Stage, Tags, User, Version,
 } from './types.js';
 
 /** A keyset cursor: the sort value and the id of the last row of the previous page. */
@@ -122,6 +122,7 @@ export interface VersionRepository {
   update(id: string, patch: VersionPatch, updatedAt: string): Promise<void>;
   setStage(id: string, stage: Stage, updatedAt: string): Promise<void>;
   markDeleted(id: string, deletedAt: string): Promise<void>;
+  setDegraded(id: string, at: string | null): Promise<void>;
   /** Records that the version left development (first time only), which makes it undeletable. */
   markReleased(id: string, at: string): Promise<void>;
   /** Versions by id (deleted ones included), in no particular order. */
@@ -356,6 +357,32 @@ export interface LineageRepository {
   impacted(seed: ImpactSeed, limit: number): Promise<ImpactedVersion[]>;
 }
 
+export interface DeploymentRepository {
+  putEnvironment(env: Environment): Promise<void>;
+  environment(name: string): Promise<Environment | null>;
+  environments(): Promise<Environment[]>;
+  insert(deployment: Omit<Deployment, 'model'>): Promise<void>;
+  get(id: string): Promise<Deployment | null>;
+  update(id: string, patch: Pick<Deployment, 'version' | 'status' | 'replicas' | 'trafficShare' | 'updatedAt'>): Promise<void>;
+  /** Newest first; `active` keeps deploying and serving ones. */
+  list(query: { modelId?: string; environment?: string; active?: boolean; limit: number }): Promise<Deployment[]>;
+  addChange(change: DeploymentChange): Promise<void>;
+  changes(deploymentId: string): Promise<DeploymentChange[]>;
+}
+
+export interface FeedbackRepository {
+  insertObservation(observation: Observation): Promise<void>;
+  /** The latest observations of one metric of one version, newest window first. */
+  latest(modelId: string, version: number, metric: string, limit: number): Promise<Observation[]>;
+  recent(modelId: string, version: number, limit: number): Promise<Observation[]>;
+  insertRule(rule: AlertRule): Promise<void>;
+  rules(modelId: string): Promise<AlertRule[]>;
+  deleteRule(id: string): Promise<void>;
+  openAlert(ruleId: string, version: number): Promise<Alert | null>;
+  insertAlert(alert: Alert): Promise<void>;
+  alerts(query: { modelId?: string; open?: boolean; limit: number }): Promise<Alert[]>;
+}
+
 export interface Repositories {
   models: ModelRepository;
   versions: VersionRepository;
@@ -370,6 +397,8 @@ export interface Repositories {
   deliveries: DeliveryRepository;
   datasets: DatasetRepository;
   lineage: LineageRepository;
+  deployments: DeploymentRepository;
+  feedback: FeedbackRepository;
 }
 
 /** The outcome of one HTTP delivery attempt. */

@@ -2,7 +2,7 @@
  * The public JSON form of domain objects (snake_case). Used for API replies and for event
  * data alike, so a webhook receiver sees exactly what a GET would have returned.
  */
-import type { ApiToken, AuditEntry, Holding, Model, Promotion, TargetRule, User, Version } from './types.js';
+import type { Alert, AlertRule, ApiToken, AuditEntry, Deployment, DeploymentChange, Holding, Model, Observation, Promotion, TargetRule, User, Version } from './types.js';
 
 export function presentModel(model: Model) {
   return {
@@ -44,6 +44,8 @@ export function presentVersion(version: Version) {
     model_card: version.modelCard,
     signature: version.signature ?? null,
     lineage: version.lineage,
+    degraded: version.degradedAt !== null,
+    degraded_at: version.degradedAt,
     created_by: version.createdBy,
     created_at: version.createdAt,
     updated_at: version.updatedAt,
@@ -122,4 +124,31 @@ export function presentAuditEntry(entry: AuditEntry) {
     prev_hash: entry.prevHash,
     hash: entry.hash,
   };
+}
+
+export function presentDeployment(d: Deployment) {
+  return {
+    id: d.id, model: d.model, version: d.version, environment: d.environment, target: d.target, status: d.status,
+    replicas: d.replicas, traffic_share: d.trafficShare, source: d.source, reported_by: d.reportedBy,
+    created_at: d.createdAt, updated_at: d.updatedAt,
+  };
+}
+
+export function presentDeploymentChange(c: DeploymentChange) {
+  return { at: c.at, actor: c.actor, status: c.status, replicas: c.replicas, traffic_share: c.trafficShare, note: c.note };
+}
+
+export function presentObservation(o: Observation) {
+  return {
+    id: o.id, version: o.version, deployment_id: o.deploymentId, metric: o.metric, value: o.value, window_start: o.windowStart,
+    window_end: o.windowEnd, source: o.source, recorded_by: o.recordedBy, recorded_at: o.recordedAt,
+  };
+}
+
+export function presentAlertRule(r: AlertRule) {
+  return { id: r.id, metric: r.metric, op: r.op, threshold: r.threshold, windows: r.windows, expression: `${r.metric} ${r.op} ${r.threshold}`, created_by: r.createdBy, created_at: r.createdAt };
+}
+
+export function presentAlert(a: Alert, model: string) {
+  return { id: a.id, rule_id: a.ruleId, model, version: a.version, raised_at: a.raisedAt, resolved_at: a.resolvedAt, observations: a.observations };
 }

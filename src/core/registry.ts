@@ -4,6 +4,8 @@ import { AliasService } from './services/alias-service.js';
 import { AuditService } from './services/audit-service.js';
 import { BlobService } from './services/blob-service.js';
 import { DatasetService } from './services/dataset-service.js';
+import { DeploymentService } from './services/deployment-service.js';
+import { FeedbackService } from './services/feedback-service.js';
 import { DossierService } from './services/dossier-service.js';
 import { EventService } from './services/event-service.js';
 import { IdentityService } from './services/identity-service.js';
@@ -35,6 +37,8 @@ export class Registry {
   readonly lineage: LineageService;
   readonly inventory: InventoryService;
   readonly dossiers: DossierService;
+  readonly deployments: DeploymentService;
+  readonly feedback: FeedbackService;
 
   constructor(readonly deps: CoreDeps, sender: WebhookSender) {
     this.models = new ModelService(deps);
@@ -53,5 +57,7 @@ export class Registry {
     this.lineage = new LineageService(deps);
     this.inventory = new InventoryService(deps);
     this.dossiers = new DossierService(deps);
+    this.deployments = new DeploymentService(deps);
+    this.feedback = new FeedbackService(deps);
   }
 }

@@ -139,6 +139,8 @@ export interface Version {
   /** Set once the version leaves development: from then on it can never be deleted. */
   leftDevelopmentAt: string | null;
   deletedAt: string | null;
+  /** Set when a production alert rule fired for this version; informs, never changes what is served. */
+  degradedAt: string | null;
 }
 
 export type PromotionStatus = 'pending' | 'applied' | 'rejected' | 'cancelled';
@@ -225,4 +227,82 @@ export interface OutboxEvent {
   time: string;
   actor: string;
   data: unknown;
+}
+
+export const DeploymentStatuses = ['deploying', 'serving', 'failed', 'retired'] as const;
+export type DeploymentStatus = (typeof DeploymentStatuses)[number];
+
+export interface Environment {
+  name: string;
+  /** A production environment: what runs there is what customers see. */
+  production: boolean;
+  /** Refuse to record a deployment here of a version not currently approved for production. */
+  requireApproved: boolean;
+  description: string;
+  updatedBy: string;
+  updatedAt: string;
+}
+
+export interface Deployment {
+  id: string;
+  modelId: string;
+  model: string;
+  version: number;
+  environment: string;
+  target: string;
+  status: DeploymentStatus;
+  replicas: number | null;
+  trafficShare: number | null;
+  /** What reported it (a deployment system, a pipeline), besides the authenticated actor. */
+  source: string;
+  reportedBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DeploymentChange {
+  id: string;
+  deploymentId: string;
+  at: string;
+  actor: string;
+  status: DeploymentStatus;
+  replicas: number | null;
+  trafficShare: number | null;
+  note: string;
+}
+
+export interface Observation {
+  id: string;
+  modelId: string;
+  version: number;
+  deploymentId: string | null;
+  metric: string;
+  value: number;
+  windowStart: string;
+  windowEnd: string;
+  source: string;
+  recordedBy: string;
+  recordedAt: string;
+}
+
+export interface AlertRule {
+  id: string;
+  modelId: string;
+  metric: string;
+  op: '>=' | '>' | '<=' | '<' | '==' | '!=';
+  threshold: number;
+  /** How many consecutive windows must break the threshold. */
+  windows: number;
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface Alert {
+  id: string;
+  ruleId: string;
+  modelId: string;
+  version: number;
+  raisedAt: string;
+  resolvedAt: string | null;
+  observations: string[];
 }

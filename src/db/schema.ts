@@ -62,6 +62,7 @@ export interface VersionsTable {
   updated_at: string;
   left_development_at: string | null;
   deleted_at: string | null;
+  degraded_at: string | null;
 }
 
 export interface VersionMetricsTable {
@@ -261,6 +262,76 @@ export interface VersionCodeTable {
   commit: string;
 }
 
+export interface EnvironmentsTable {
+  name: string;
+  production: number;
+  require_approved: number;
+  description: string;
+  updated_by: string;
+  updated_at: string;
+}
+
+export interface DeploymentsTable {
+  id: string;
+  model_id: string;
+  version: number;
+  environment: string;
+  target: string;
+  status: string;
+  replicas: number | null;
+  traffic_share: number | null;
+  source: string;
+  reported_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeploymentHistoryTable {
+  id: string;
+  deployment_id: string;
+  at: string;
+  actor: string;
+  status: string;
+  replicas: number | null;
+  traffic_share: number | null;
+  note: string;
+}
+
+export interface ObservationsTable {
+  id: string;
+  model_id: string;
+  version: number;
+  deployment_id: string | null;
+  metric: string;
+  value: number;
+  window_start: string;
+  window_end: string;
+  source: string;
+  recorded_by: string;
+  recorded_at: string;
+}
+
+export interface AlertRulesTable {
+  id: string;
+  model_id: string;
+  metric: string;
+  op: string;
+  threshold: number;
+  windows: number;
+  created_by: string;
+  created_at: string;
+}
+
+export interface AlertsTable {
+  id: string;
+  rule_id: string;
+  model_id: string;
+  version: number;
+  raised_at: string;
+  resolved_at: string | null;
+  observations: string;
+}
+
 export interface Database {
   models: ModelsTable;
   model_former_names: ModelFormerNamesTable;
@@ -286,4 +357,10 @@ export interface Database {
   version_datasets: VersionDatasetsTable;
   version_parents: VersionParentsTable;
   version_code: VersionCodeTable;
+  environments: EnvironmentsTable;
+  deployments: DeploymentsTable;
+  deployment_history: DeploymentHistoryTable;
+  observations: ObservationsTable;
+  alert_rules: AlertRulesTable;
+  alerts: AlertsTable;
 }

@@ -9,6 +9,7 @@ import { KyselyTokenRepository, KyselyUserRepository } from './repositories/iden
 import { KyselyJournalRepository } from './repositories/journal-repository.js';
 import { KyselyDatasetRepository, KyselyLineageRepository } from './repositories/lineage-repositories.js';
 import { KyselyModelRepository } from './repositories/model-repository.js';
+import { KyselyDeploymentRepository, KyselyFeedbackRepository } from './repositories/operations-repositories.js';
 import { KyselyPromotionRepository } from './repositories/promotion-repository.js';
 import { KyselyVersionRepository } from './repositories/version-repository.js';
 import { KyselyDeliveryRepository, KyselyWebhookRepository } from './repositories/webhook-repositories.js';
@@ -29,6 +30,8 @@ function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories 
     deliveries: guard(new KyselyDeliveryRepository(db, caps)),
     datasets: guard(new KyselyDatasetRepository(db)),
     lineage: guard(new KyselyLineageRepository(db)),
+    deployments: guard(new KyselyDeploymentRepository(db)),
+    feedback: guard(new KyselyFeedbackRepository(db)),
   };
 }
 

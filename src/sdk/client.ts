@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  AuditEntry, AuditVerification, Blob, CloudEvent, CreateModel, Dataset, Delivery, DossierDocument, Impact, InventoryEntry, LineageGraph, CreateVersion, Holding, Model, ModelPolicy, Page, PolicyDocument, Promotion,
+  Alert, AlertRule, AuditEntry, AuditVerification, Blob, CloudEvent, CreateModel, Dataset, Delivery, Deployment, Observation, ReproduceSpec, DossierDocument, Impact, InventoryEntry, LineageGraph, CreateVersion, Holding, Model, ModelPolicy, Page, PolicyDocument, Promotion,
   Resolved, Role, RollbackResult, Stage, Token, UpdateModel, User, Version, Webhook,
 } from './types.js';
 
@@ -96,7 +96,10 @@ export class ModelgateClient {
   listPromotions(query: Page & { status?: Promotion['status']; model?: string; target?: string; waiting_for?: 'me' } = {}): Promise<{ promotions: Promotion[]; next_page_token: string | null }> {
     return this.request('GET', '/api/v1/promotions', { query });
   }
-  getPromotion(id: string): Promise<Promotion> { return this.request('GET', `/api/v1/promotions/${enc(id)}`); }
+  /** A promotion; for production, `comparison` sets the candidate's metrics beside the live version's recent observations. */
+  getPromotion(id: string): Promise<Promotion & { comparison: { candidate: { version: number; metrics: Record<string, number> }; production: null | { version: number; metrics: Record<string, number>; degraded: boolean; recent_observations: Observation[] } } }> {
+    return this.request('GET', `/api/v1/promotions/${enc(id)}`);
+  }
   approve(id: string, comment?: string): Promise<Promotion> {
     return this.request('POST', `/api/v1/promotions/${enc(id)}/approve`, { body: comment === undefined ? {} : { comment } });
   }
@@ -246,6 +249,41 @@ export class ModelgateClient {
     const response = await this.send('GET', `/api/v1/models/${enc(model)}/versions/${version}/dossier`, { query: { format } });
     if (!response.ok) await this.parse(response);
     return response.text();
+  }
+
+  // --- deployments and production feedback
+  setEnvironment(name: string, body: { production: boolean; require_approved?: boolean; description?: string }): Promise<{ name: string; production: boolean; require_approved: boolean }> {
+    return this.request('PUT', `/api/v1/environments/${enc(name)}`, { body });
+  }
+  recordDeployment(model: string, body: { environment: string; target: string; version: number; status: Deployment['status']; replicas?: number | null; traffic_share?: number | null; source?: string; note?: string }): Promise<Deployment> {
+    return this.request('POST', `/api/v1/models/${enc(model)}/deployments`, { body });
+  }
+  updateDeployment(id: string, body: { status?: Deployment['status']; version?: number; replicas?: number | null; traffic_share?: number | null; note?: string }): Promise<Deployment> {
+    return this.request('PATCH', `/api/v1/deployments/${enc(id)}`, { body });
+  }
+  async listDeployments(query: { model?: string; environment?: string; active?: boolean; limit?: number } = {}): Promise<Deployment[]> {
+    return (await this.request<{ deployments: Deployment[] }>('GET', '/api/v1/deployments', { query })).deployments;
+  }
+  deploymentHistory(id: string): Promise<{ deployment: Omit<Deployment, 'drift'>; changes: { at: string; actor: string; status: string; replicas: number | null; traffic_share: number | null; note: string }[] }> {
+    return this.request('GET', `/api/v1/deployments/${enc(id)}/history`);
+  }
+  observe(model: string, version: number, body: { metric: string; value: number; window_start: string; window_end: string; source: string; deployment_id?: string }): Promise<Observation & { alerts_raised: Alert[] }> {
+    return this.request('POST', `/api/v1/models/${enc(model)}/versions/${version}/observations`, { body });
+  }
+  async observations(model: string, version: number, limit?: number): Promise<Observation[]> {
+    return (await this.request<{ observations: Observation[] }>('GET', `/api/v1/models/${enc(model)}/versions/${version}/observations`, { query: { limit } })).observations;
+  }
+  /** `rule` is `<metric> <op> <number>`, e.g. `psi > 0.2`; it fires after `windows` consecutive breaking windows. */
+  createAlertRule(model: string, rule: string, windows?: number): Promise<AlertRule> {
+    return this.request('POST', `/api/v1/models/${enc(model)}/alert-rules`, { body: { rule, windows } });
+  }
+  async alertRules(model: string): Promise<AlertRule[]> { return (await this.request<{ rules: AlertRule[] }>('GET', `/api/v1/models/${enc(model)}/alert-rules`)).rules; }
+  deleteAlertRule(model: string, id: string): Promise<void> { return this.request('DELETE', `/api/v1/models/${enc(model)}/alert-rules/${enc(id)}`); }
+  async alerts(query: { model?: string; open?: boolean; limit?: number } = {}): Promise<Alert[]> {
+    return (await this.request<{ alerts: Alert[] }>('GET', '/api/v1/alerts', { query })).alerts;
+  }
+  reproduceSpec(model: string, version: number): Promise<ReproduceSpec> {
+    return this.request('GET', `/api/v1/models/${enc(model)}/versions/${version}/reproduce`);
   }
 
   // --- audit

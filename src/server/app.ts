@@ -21,6 +21,7 @@ import { modelRoutes } from './routes/models.js';
 import { aliasRoutes } from './routes/aliases.js';
 import { governanceRoutes } from './routes/governance.js';
 import { promotionRoutes } from './routes/promotions.js';
+import { deploymentRoutes } from './routes/deployments.js';
 import { eventRoutes } from './routes/events.js';
 import { versionRoutes } from './routes/versions.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -92,6 +93,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await api.register(auditRoutes(options.registry));
     await api.register(webhookRoutes(options.registry));
     await api.register(lineageRoutes(options.registry));
+    await api.register(deploymentRoutes(options.registry));
     await api.register(eventRoutes(options.registry, options.signal ?? new Signal()));
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   }, { prefix: '/api/v1' });

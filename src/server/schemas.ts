@@ -115,6 +115,8 @@ export const VersionReply = Type.Object({
   model_card: Type.Union([Type.String(), Type.Null()]),
   signature: Type.Unknown(),
   lineage: LineageReply,
+  degraded: Type.Boolean(),
+  degraded_at: Type.Union([Type.String(), Type.Null()]),
   created_by: Type.String(),
   created_at: Type.String(),
   updated_at: Type.String(),

@@ -9,7 +9,7 @@ import { emit, formatBytes, formatMap, formatTime, notePage, printFields, printT
 import { keyValue, positiveInt } from '../parse.js';
 
 /** `name@ref`, where ref is a version number, production, staging or an alias: resolved to a number. */
-async function versionOf(client: ModelgateClient, spec: string): Promise<{ model: string; version: number }> {
+export async function versionOf(client: ModelgateClient, spec: string): Promise<{ model: string; version: number }> {
   const at = spec.lastIndexOf('@');
   if (at <= 0) throw usageError(`${JSON.stringify(spec)}: give <model>@<version|production|staging|alias>`);
   const model = spec.slice(0, at);

@@ -43,6 +43,7 @@ export class DossierService {
       model: presentModel(model),
       version: presentVersion(version),
       lineage: await this.lineage.upstream(model.name, number, 50),
+      reproduce: await this.lineage.reproduceSpec(model.name, number),
       promotions: promotions.map(presentPromotion),
       history: (await repos.holdings.forVersion(model.id, number)).map(presentHolding),
       audit: {

@@ -77,6 +77,29 @@ export class LineageService {
     return { root: versionNodeId(root), depth, nodes: [...nodes.values()], edges };
   }
 
+  /**
+   * What is needed to rebuild a version, machine-readable: code commit, dataset versions with
+   * their digests, params, environment and parents; `missing` names whatever is not recorded.
+   */
+  async reproduceSpec(modelName: string, number: number) {
+    const repos = this.deps.uow.read;
+    const version = await requireVersion(repos, await requireModel(repos, modelName), number);
+    const datasets = (await repos.lineage.datasetsOf([version.id])).map((l) => ({
+      name: l.dataset.name, version: l.dataset.version, role: l.role, uri: l.dataset.uri, digest: l.dataset.digest,
+    }));
+    const missing: string[] = [];
+    if (!version.lineage.code) missing.push('code commit');
+    if (version.lineage.code?.dirty) missing.push('clean code: it was trained with uncommitted changes');
+    if (datasets.length === 0) missing.push('datasets');
+    for (const d of datasets) if (!d.digest) missing.push(`digest of dataset ${d.name}@${d.version}`);
+    if (!version.lineage.environment?.libraries || Object.keys(version.lineage.environment.libraries).length === 0) missing.push('library versions');
+    return {
+      model: version.model, version: version.version, digest: version.digest, reproducible: missing.length === 0, missing,
+      code: version.lineage.code, datasets, params: version.params, environment: version.lineage.environment ?? null,
+      run: version.lineage.run, parents: version.lineage.parents, expected_metrics: version.metrics,
+    };
+  }
+
   /** `dataset=name` (every version of it) or `name@version`, `commit=`, `parent=model@version`. */
   async impact(input: { dataset?: string; commit?: string; parent?: string }): Promise<{ affected: Affected[]; datasets: Dataset[] }> {
     const given = [input.dataset, input.commit, input.parent].filter((x) => x !== undefined);

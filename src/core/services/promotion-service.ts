@@ -11,7 +11,7 @@ import type { ChangeLog, RequestContext } from '../journal.js';
 import { evaluateGates, ruleFor } from '../policy.js';
 import { decodeCursor, encodePageToken } from '../page-token.js';
 import type { Clock, Repositories } from '../ports.js';
-import { presentPromotion } from '../present.js';
+import { presentObservation, presentPromotion } from '../present.js';
 import type { Actor, Model, Promotion, TargetRule, Version } from '../types.js';
 import { lockModel, requireModel, requireVersion } from './lookup.js';
 import { loadEffectivePolicy } from './policy-service.js';
@@ -136,6 +136,28 @@ export class PromotionService {
       }
       return this.close(repos, log, promotion, 'cancelled', ctx.actor.username, comment);
     });
+  }
+
+  /**
+   * A promotion with what a reviewer weighs: for production, the candidate's evaluation
+   * metrics beside what the current production version is observed doing in production.
+   */
+  async getWithContext(id: string) {
+    const promotion = await this.get(id);
+    const repos = this.deps.uow.read;
+    const candidate = await repos.versions.get(promotion.modelId, promotion.version, true);
+    const live = promotion.target === 'production' ? await repos.versions.newestInStage(promotion.modelId, 'production') : null;
+    const current = live && live.version !== promotion.version ? live : null;
+    return {
+      promotion,
+      comparison: {
+        candidate: { version: promotion.version, metrics: candidate?.metrics ?? {} },
+        production: current ? {
+          version: current.version, metrics: current.metrics, degraded: current.degradedAt !== null,
+          recent_observations: (await repos.feedback.recent(promotion.modelId, current.version, 50)).map(presentObservation),
+        } : null,
+      },
+    };
   }
 
   async get(id: string): Promise<Promotion> {

@@ -7,10 +7,12 @@ import * as initial from './2026-11-26-01-initial.js';
 import * as governance from './2026-11-26-02-governance.js';
 import * as webhooks from './2026-11-26-03-webhooks.js';
 import * as lineage from './2026-11-26-04-lineage.js';
+import * as deployments from './2026-11-26-05-deployments.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-26-01-initial': initial,
   '2026-11-26-02-governance': governance,
   '2026-11-26-03-webhooks': webhooks,
   '2026-11-26-04-lineage': lineage,
+  '2026-11-26-05-deployments': deployments,
 };

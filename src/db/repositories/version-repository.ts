@@ -16,7 +16,7 @@ export class KyselyVersionRepository implements VersionRepository {
       tags: toJson(v.tags), description: v.description, model_card: v.modelCard,
       signature: v.signature === null || v.signature === undefined ? null : toJson(v.signature),
       lineage: toJson(v.lineage), created_by: v.createdBy, created_at: v.createdAt, updated_at: v.createdAt,
-      left_development_at: null, deleted_at: null,
+      left_development_at: null, deleted_at: null, degraded_at: null,
     }).execute();
     const metrics = Object.entries(v.metrics).map(([name, value]) => ({ version_id: v.id, model_id: v.modelId, name, value }));
     for (let i = 0; i < metrics.length; i += 500) await this.db.insertInto('version_metrics').values(metrics.slice(i, i + 500)).execute();
@@ -107,6 +107,10 @@ export class KyselyVersionRepository implements VersionRepository {
       .where('id', '=', id).execute();
   }
 
+  async setDegraded(id: string, at: string | null): Promise<void> {
+    await this.db.updateTable('versions').set({ degraded_at: at }).where('id', '=', id).execute();
+  }
+
   async markReleased(id: string, at: string): Promise<void> {
     await this.db.updateTable('versions').set({ left_development_at: at }).where('id', '=', id).where('left_development_at', 'is', null).execute();
   }
@@ -164,5 +168,6 @@ function toVersion(row: Row, aliases: string[]): Version {
     updatedAt: row.updated_at,
     leftDevelopmentAt: row.left_development_at,
     deletedAt: row.deleted_at,
+    degradedAt: row.degraded_at,
   };
 }

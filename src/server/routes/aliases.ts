@@ -16,6 +16,7 @@ const ResolveReply = Type.Object({
   aliases: Type.Array(Type.String()),
   status: Type.String(),
   source_uri: Type.Union([Type.String(), Type.Null()]),
+  degraded: Type.Boolean(),
   files: Type.Array(Type.Object({ path: Type.String(), digest: Type.String(), size: Type.Integer(), url: Type.String() })),
 });
 
@@ -51,7 +52,7 @@ export function aliasRoutes(registry: Registry): FastifyPluginAsyncTypebox {
       const base = `${request.protocol}://${request.host}/api/v1/blobs/`;
       const body = {
         model: version.model, version: version.version, digest: version.digest, stage: version.stage,
-        aliases: version.aliases, status: version.status, source_uri: version.sourceUri,
+        aliases: version.aliases, status: version.status, source_uri: version.sourceUri, degraded: version.degradedAt !== null,
         files: version.files.map((f) => ({ path: f.path, digest: f.digest, size: f.size, url: base + f.digest })),
       };
       const etag = `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 27)}"`;

@@ -54,8 +54,15 @@ export function promotionRoutes(registry: Registry): FastifyPluginAsyncTypebox {
     });
 
     app.get('/promotions/:id', {
-      schema: { summary: 'Get a promotion', tags: ['promotions'], params: IdParams, response: replies({ 200: PromotionReply }) },
-    }, async (request) => presentPromotion(await registry.promotions.get(request.params.id)));
+      schema: {
+        summary: "Get a promotion; for production, with the candidate's metrics beside the live version's recent observations",
+        tags: ['promotions'], params: IdParams,
+        response: replies({ 200: Type.Object({ ...PromotionReply.properties, comparison: Type.Unknown() }) }),
+      },
+    }, async (request) => {
+      const { promotion, comparison } = await registry.promotions.getWithContext(request.params.id);
+      return { ...presentPromotion(promotion), comparison };
+    });
 
     app.post('/promotions/:id/approve', {
       schema: { summary: 'Approve; the last approval needed applies the promotion', tags: ['promotions'], params: IdParams, body: Type.Optional(Comment(false)), response: replies({ 200: PromotionReply }) },
