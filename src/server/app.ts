@@ -11,6 +11,7 @@ import { ModelgateError } from '../core/errors.js';
 import { Signal } from '../core/events/signal.js';
 import type { Registry } from '../core/registry.js';
 import { registerAuth } from './auth.js';
+import { mlflowRoutes } from './mlflow/index.js';
 import { errorHandler } from './error-handler.js';
 import { auditRoutes } from './routes/audit.js';
 import { blobRoutes } from './routes/blobs.js';
@@ -97,6 +98,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await api.register(eventRoutes(options.registry, options.signal ?? new Signal()));
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   }, { prefix: '/api/v1' });
+  await mlflowRoutes(app, options.registry);
 
   await app.ready();
   return app;

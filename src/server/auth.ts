@@ -18,8 +18,25 @@ export function registerAuth(app: FastifyInstance, registry: Registry): void {
   app.decorateRequest('actor', null as unknown as Actor);
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.public) return;
+    const basic = basicCredentials(request);
+    if (basic) {
+      // MLflow clients send Basic with a username and password: the password is a modelgate token of that user.
+      const actor = await registry.identity.authenticate(basic.password);
+      if (actor.username !== basic.username) throw errors.unauthenticated('the token does not belong to that username');
+      request.actor = actor;
+      return;
+    }
     request.actor = await registry.identity.authenticate(bearerToken(request));
   });
+}
+
+function basicCredentials(request: FastifyRequest): { username: string; password: string } | null {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(request.headers.authorization ?? '');
+  if (!match) return null;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) throw errors.unauthenticated('Basic credentials must be username:token');
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 /** The bearer token of a request, or UNAUTHENTICATED. */

@@ -9,7 +9,7 @@ import type { RequestContext } from '../journal.js';
 import { checkAliasName } from '../names.js';
 import { isProtectedAlias } from '../policy.js';
 import type { Version } from '../types.js';
-import { lockModel, requireVersion } from './lookup.js';
+import { lockModel, requireModel, requireVersion } from './lookup.js';
 import { loadEffectivePolicy } from './policy-service.js';
 import { TargetMover } from './target-mover.js';
 
@@ -18,6 +18,17 @@ export class AliasService {
 
   constructor(private readonly deps: CoreDeps) {
     this.mover = new TargetMover(deps.clock, deps.ids);
+  }
+
+  async list(modelName: string): Promise<{ alias: string; version: number }[]> {
+    const repos = this.deps.uow.read;
+    return repos.aliases.all((await requireModel(repos, modelName)).id);
+  }
+
+  /** Whether the model's policy protects the alias (it then moves only through promotions). */
+  async isProtected(modelName: string, alias: string): Promise<boolean> {
+    const repos = this.deps.uow.read;
+    return isProtectedAlias(await loadEffectivePolicy(repos, await requireModel(repos, modelName)), alias);
   }
 
   async set(ctx: RequestContext, modelName: string, alias: string, number: number): Promise<Version> {

@@ -19,6 +19,8 @@ export interface CreateVersionInput {
   files?: ManifestFile[];
   sourceUri?: string;
   digest?: string;
+  /** Accept a source URI whose bytes' digest the client does not know (the MLflow front door). */
+  digestUnknown?: boolean;
   metrics?: Record<string, number>;
   params?: Record<string, string>;
   tags?: Tags;
@@ -92,6 +94,18 @@ export class VersionService {
       });
       return version;
     });
+  }
+
+  /** The newest version in each stage (all stages, or the ones named): MLflow's "latest versions". */
+  async latestPerStage(modelName: string, stages: Stage[] = ['development', 'staging', 'production', 'archived']): Promise<Version[]> {
+    const repos = this.deps.uow.read;
+    const model = await requireModel(repos, modelName);
+    const out: Version[] = [];
+    for (const stage of stages) {
+      const newest = await repos.versions.newestInStage(model.id, stage);
+      if (newest) out.push(newest);
+    }
+    return out;
   }
 
   async get(modelName: string, number: number): Promise<Version> {
@@ -178,8 +192,13 @@ export class VersionService {
     }
     if (!hasFiles) {
       const uri = input.sourceUri!;
-      if (!/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(uri) || uri.length > 2048) throw errors.validation(`source_uri ${JSON.stringify(uri.slice(0, 100))} is not an absolute URI`);
-      if (input.digest === undefined) throw errors.validation('source_uri needs the digest of the bytes it points to');
+      if (!/^[a-z][a-z0-9+.-]*:\S+$/i.test(uri) || uri.length > 2048) throw errors.validation(`source_uri ${JSON.stringify(uri.slice(0, 100))} is not an absolute URI`);
+      if (input.digest === undefined) {
+        if (!input.digestUnknown) throw errors.validation('source_uri needs the digest of the bytes it points to');
+        // The client cannot say what the bytes hash to (MLflow never does): the version's digest
+        // then identifies its manifest, the URI itself, and says nothing about the bytes.
+        return { files: [], sourceUri: uri, digest: `sha256:${createHash('sha256').update(canonicalJson({ source_uri: uri })).digest('hex')}` };
+      }
       return { files: [], sourceUri: uri, digest: checkDigest(input.digest) };
     }
     if (input.digest !== undefined) throw errors.validation('digest is computed from files; give it only with source_uri');
