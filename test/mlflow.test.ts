@@ -110,7 +110,7 @@ describe.each(DIALECTS)('MLflow registry API on $name', ({ name }) => {
     expect(await ml('DELETE', 'registered-models/delete-tag', { body: { name: 'mlf-edit', key: 'owner' } })).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST' } });
     await ml('POST', 'model-versions/create', { body: { name: 'mlf-edit', source: 's3://b/e' } });
     await ml('POST', 'model-versions/set-tag', { body: { name: 'mlf-edit', version: '1', key: 'validated', value: 'yes' } });
-    expect((await t.admin.getVersion('mlf-edit', 1)).tags).toEqual({ validated: 'yes' });
+    expect((await t.admin.getVersion('mlf-edit', 1)).tags).toEqual({ validated: 'yes', 'mlflow.source': 's3://b/e' });
     expect((await ml('PATCH', 'model-versions/update', { body: { name: 'mlf-edit', version: '1', description: 'v1' } })).body.model_version.description).toBe('v1');
     expect(await ml('DELETE', 'model-versions/delete', { body: { name: 'mlf-edit', version: '1' } })).toEqual({ status: 200, body: {} });
     expect((await ml('POST', 'model-versions/create', { body: { name: 'mlf-edit', source: 's3://b/e2' } })).body.model_version.version).toBe('2');
@@ -120,6 +120,42 @@ describe.each(DIALECTS)('MLflow registry API on $name', ({ name }) => {
     expect(ajax.body.registered_model.name).toBe('mlf-edited');
     expect(await ml('DELETE', 'registered-models/delete', { body: { name: 'mlf-edited' } })).toEqual({ status: 200, body: {} });
     expect((await t.admin.getModel('mlf-edited')).archived).toBe(true);
+  });
+
+  it('logs a run and its model through tracking and the artifact proxy, then registers it with real digests', async () => {
+    const missing = await ml('GET', 'experiments/get-by-name', { query: { experiment_name: 'fraud-training' } });
+    expect(missing).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST' } });
+    const { body: { experiment_id } } = await ml('POST', 'experiments/create', { body: { name: 'fraud-training' } });
+    expect((await ml('GET', 'experiments/get-by-name', { query: { experiment_name: 'fraud-training' } })).body.experiment).toMatchObject({ experiment_id, name: 'fraud-training', lifecycle_stage: 'active' });
+    const created = await ml('POST', 'runs/create', { body: { experiment_id, user_id: 'admin', start_time: 1764000000000, run_name: 'gbm-7', tags: [{ key: 'mlflow.source.name', value: 'train.py' }] } });
+    const run = created.body.run.info;
+    expect(run).toMatchObject({ run_name: 'gbm-7', experiment_id, status: 'RUNNING', lifecycle_stage: 'active', artifact_uri: `mlflow-artifacts:/${experiment_id}/${run.run_id}/artifacts` });
+    expect(await ml('POST', 'runs/log-batch', {
+      body: { run_id: run.run_id, metrics: [{ key: 'auc', value: 0.91, timestamp: 1, step: 0 }, { key: 'auc', value: 0.94, timestamp: 2, step: 1 }], params: [{ key: 'max_depth', value: '6' }], tags: [] },
+    })).toEqual({ status: 200, body: {} });
+    expect(await ml('POST', 'runs/log-parameter', { body: { run_id: run.run_id, key: 'max_depth', value: '7' } })).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE' } });
+    const files: Record<string, string> = { 'model/MLmodel': 'flavors: {sklearn: {}}\n', 'model/model.pkl': 'pickled-bytes', 'model/requirements.txt': 'scikit-learn==1.5.2\n' };
+    for (const [path, content] of Object.entries(files)) {
+      const put = await fetch(`${t.url}/api/2.0/mlflow-artifacts/artifacts/${experiment_id}/${run.run_id}/artifacts/${path}`, {
+        method: 'PUT', headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/octet-stream' }, body: content,
+      });
+      expect(put.status).toBe(200);
+    }
+    const listing = await fetch(`${t.url}/api/2.0/mlflow-artifacts/artifacts?path=${experiment_id}/${run.run_id}/artifacts/model`, { headers: { authorization: `Bearer ${t.adminToken}` } });
+    expect((await listing.json()).files).toEqual(Object.entries(files).map(([path, content]) => ({ path: path.slice('model/'.length), is_dir: false, file_size: Buffer.byteLength(content) })));
+    const got = await fetch(`${t.url}/api/2.0/mlflow-artifacts/artifacts/${experiment_id}/${run.run_id}/artifacts/model/model.pkl`, { headers: { authorization: `Bearer ${t.adminToken}` } });
+    expect(await got.text()).toBe('pickled-bytes');
+    await ml('POST', 'runs/update', { body: { run_id: run.run_id, status: 'FINISHED', end_time: 1764000100000 } });
+    await ml('POST', 'registered-models/create', { body: { name: 'from-run' } });
+    const version = await ml('POST', 'model-versions/create', { body: { name: 'from-run', source: `runs:/${run.run_id}/model`, run_id: run.run_id } });
+    expect(version.body.model_version).toMatchObject({ version: '1', source: `runs:/${run.run_id}/model`, run_id: run.run_id, status: 'READY' });
+    const registered = await t.admin.getVersion('from-run', 1);
+    expect(registered.files.map((f) => f.path)).toEqual(['MLmodel', 'model.pkl', 'requirements.txt']);
+    expect(new TextDecoder().decode(await t.admin.downloadBlob(registered.files[1]!.digest))).toBe('pickled-bytes');
+    expect(registered).toMatchObject({ metrics: { auc: 0.94 }, params: { max_depth: '6' }, lineage: { run: { id: run.run_id, experiment: experiment_id } } });
+    const fetched = await ml('GET', 'runs/get', { query: { run_id: run.run_id } });
+    expect(fetched.body.run.info).toMatchObject({ status: 'FINISHED', end_time: 1764000100000 });
+    expect(fetched.body.run.data.metrics).toEqual([{ key: 'auc', value: 0.94, timestamp: 2, step: 1 }]);
   });
 
   it("answers MLflow's auth and routing errors in MLflow's shape", async () => {

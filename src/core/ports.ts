@@ -4,7 +4,7 @@
  * driver failures (unique violations, lost connections) into core codes before they get here.
  */
 import type {
-  Alert, AlertRule, ApiToken, AuditEntry, Dataset, Deployment, DeploymentChange, Environment, Holding, Observation, Lineage, ManifestFile, Model, OutboxEvent, Promotion, RiskTier, Role, Stage, Tags, User, Version,
+  Alert, AlertRule, ApiToken, Artifact, AuditEntry, Dataset, Experiment, Run, Deployment, DeploymentChange, Environment, Holding, Observation, Lineage, ManifestFile, Model, OutboxEvent, Promotion, RiskTier, Role, Stage, Tags, User, Version,
 } from './types.js';
 
 /** A keyset cursor: the sort value and the id of the last row of the previous page. */
@@ -383,6 +383,22 @@ export interface FeedbackRepository {
   alerts(query: { modelId?: string; open?: boolean; limit: number }): Promise<Alert[]>;
 }
 
+export interface TrackingRepository {
+  insertExperiment(e: Experiment): Promise<void>;
+  experiment(id: string): Promise<Experiment | null>;
+  experimentByName(name: string): Promise<Experiment | null>;
+  insertRun(r: Run): Promise<void>;
+  run(id: string): Promise<Run | null>;
+  /** Locks the run's row until the transaction ends (concurrent log-batch calls must not lose metrics). */
+  lockRun(id: string): Promise<void>;
+  updateRun(r: Run): Promise<void>;
+  /** Records (or replaces) the blob behind an artifact path. */
+  putArtifact(a: Artifact, by: string, at: string): Promise<void>;
+  artifact(path: string): Promise<Artifact | null>;
+  /** Every artifact whose path starts with `prefix` (a directory ending in `/`), up to `limit`. */
+  artifactsUnder(prefix: string, limit: number): Promise<Artifact[]>;
+}
+
 export interface Repositories {
   models: ModelRepository;
   versions: VersionRepository;
@@ -399,6 +415,7 @@ export interface Repositories {
   lineage: LineageRepository;
   deployments: DeploymentRepository;
   feedback: FeedbackRepository;
+  tracking: TrackingRepository;
 }
 
 /** The outcome of one HTTP delivery attempt. */

@@ -16,6 +16,7 @@ import { PolicyService } from './services/policy-service.js';
 import { PromotionService } from './services/promotion-service.js';
 import { ResolveService } from './services/resolve-service.js';
 import { RollbackService } from './services/rollback-service.js';
+import { TrackingService } from './services/tracking-service.js';
 import { VersionService } from './services/version-service.js';
 import { WebhookService } from './services/webhook-service.js';
 import type { WebhookSender } from './ports.js';
@@ -39,6 +40,7 @@ export class Registry {
   readonly dossiers: DossierService;
   readonly deployments: DeploymentService;
   readonly feedback: FeedbackService;
+  readonly tracking: TrackingService;
 
   constructor(readonly deps: CoreDeps, sender: WebhookSender) {
     this.models = new ModelService(deps);
@@ -59,5 +61,6 @@ export class Registry {
     this.dossiers = new DossierService(deps);
     this.deployments = new DeploymentService(deps);
     this.feedback = new FeedbackService(deps);
+    this.tracking = new TrackingService(deps);
   }
 }

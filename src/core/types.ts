@@ -306,3 +306,40 @@ export interface Alert {
   resolvedAt: string | null;
   observations: string[];
 }
+
+export interface Experiment {
+  id: string;
+  name: string;
+  artifactLocation: string;
+  tags: Tags;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** A run's metric: its latest value, as MLflow reports it in run data. */
+export interface RunMetric {
+  value: number;
+  timestamp: number;
+  step: number;
+}
+
+export interface Run {
+  id: string;
+  experimentId: string;
+  name: string;
+  userId: string;
+  status: 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+  startTime: number;
+  endTime: number | null;
+  artifactUri: string;
+  tags: Tags;
+  params: Record<string, string>;
+  metrics: Record<string, RunMetric>;
+}
+
+/** A file uploaded through the MLflow artifact proxy: its path, and the blob holding its bytes. */
+export interface Artifact {
+  path: string;
+  digest: string;
+  size: number;
+}

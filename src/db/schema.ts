@@ -332,6 +332,37 @@ export interface AlertsTable {
   observations: string;
 }
 
+export interface ExperimentsTable {
+  id: string;
+  name: string;
+  artifact_location: string;
+  tags: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface RunsTable {
+  id: string;
+  experiment_id: string;
+  name: string;
+  user_id: string;
+  status: string;
+  start_time: BigInt;
+  end_time: BigInt | null;
+  artifact_uri: string;
+  tags: string;
+  params: string;
+  metrics: string;
+}
+
+export interface ArtifactsTable {
+  path: string;
+  digest: string;
+  size: BigInt;
+  uploaded_by: string;
+  uploaded_at: string;
+}
+
 export interface Database {
   models: ModelsTable;
   model_former_names: ModelFormerNamesTable;
@@ -363,4 +394,7 @@ export interface Database {
   observations: ObservationsTable;
   alert_rules: AlertRulesTable;
   alerts: AlertsTable;
+  experiments: ExperimentsTable;
+  runs: RunsTable;
+  artifacts: ArtifactsTable;
 }

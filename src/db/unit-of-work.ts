@@ -11,6 +11,7 @@ import { KyselyDatasetRepository, KyselyLineageRepository } from './repositories
 import { KyselyModelRepository } from './repositories/model-repository.js';
 import { KyselyDeploymentRepository, KyselyFeedbackRepository } from './repositories/operations-repositories.js';
 import { KyselyPromotionRepository } from './repositories/promotion-repository.js';
+import { KyselyTrackingRepository } from './repositories/tracking-repository.js';
 import { KyselyVersionRepository } from './repositories/version-repository.js';
 import { KyselyDeliveryRepository, KyselyWebhookRepository } from './repositories/webhook-repositories.js';
 import type { Database } from './schema.js';
@@ -32,6 +33,7 @@ function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories 
     lineage: guard(new KyselyLineageRepository(db)),
     deployments: guard(new KyselyDeploymentRepository(db)),
     feedback: guard(new KyselyFeedbackRepository(db)),
+    tracking: guard(new KyselyTrackingRepository(db, caps)),
   };
 }
 

@@ -14,8 +14,11 @@ export function stageFromMlflow(stage: string): Stage | null {
   return found ? found[0] : null;
 }
 
+/** The MLflow `source` a version was registered from, kept as a tag so MLflow clients see it again. */
+export const SOURCE_TAG = 'mlflow.source';
+
 const ms = (iso: string) => Date.parse(iso);
-const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([key, value]) => ({ key, value }));
+const tagList = (tags: Record<string, string>) => Object.entries(tags).filter(([key]) => key !== SOURCE_TAG).map(([key, value]) => ({ key, value }));
 
 export function mlflowVersion(v: Version) {
   return {
@@ -26,10 +29,10 @@ export function mlflowVersion(v: Version) {
     user_id: v.createdBy,
     current_stage: STAGE_TO_MLFLOW[v.stage],
     ...(v.description ? { description: v.description } : {}),
-    source: v.sourceUri ?? `models:/${v.model}/${v.version}`,
+    source: v.tags[SOURCE_TAG] ?? v.sourceUri ?? `models:/${v.model}/${v.version}`,
     ...(v.lineage.run?.id ? { run_id: v.lineage.run.id } : {}),
     status: v.status === 'ready' ? 'READY' : v.status === 'pending' ? 'PENDING_REGISTRATION' : 'FAILED_REGISTRATION',
-    ...(Object.keys(v.tags).length > 0 ? { tags: tagList(v.tags) } : {}),
+    ...(tagList(v.tags).length > 0 ? { tags: tagList(v.tags) } : {}),
     ...(v.lineage.run?.url ? { run_link: v.lineage.run.url } : {}),
     ...(v.aliases.length > 0 ? { aliases: v.aliases } : {}),
   };

@@ -8,6 +8,7 @@ import { ModelgateError } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
 import { mlflowError } from './convert.js';
 import { mlflowRegistryRoutes } from './registry-routes.js';
+import { mlflowArtifactRoutes, mlflowTrackingRoutes } from './tracking-routes.js';
 
 function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   let code: string;
@@ -39,6 +40,13 @@ export async function mlflowRoutes(app: FastifyInstance, registry: Registry): Pr
         error_code: 'ENDPOINT_NOT_FOUND', message: `No API endpoint ${request.method} ${request.url.split('?')[0]}`,
       }));
       await scope.register(mlflowRegistryRoutes(registry));
+      await scope.register(mlflowTrackingRoutes(registry));
+    }, { prefix });
+  }
+  for (const prefix of ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts']) {
+    await app.register(async (scope) => {
+      scope.setErrorHandler(errorHandler);
+      await scope.register(mlflowArtifactRoutes(registry));
     }, { prefix });
   }
 }

@@ -11,7 +11,7 @@ import { ModelgateError } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
 import type { Model, Stage, Version } from '../../core/types.js';
 import { ctx } from '../auth.js';
-import { STAGE_TO_MLFLOW, mlflowModel, mlflowVersion, stageFromMlflow } from './convert.js';
+import { SOURCE_TAG, STAGE_TO_MLFLOW, mlflowModel, mlflowVersion, stageFromMlflow } from './convert.js';
 import { comparator, invalid, matches, parseFilter } from './search.js';
 
 const Tags = Type.Optional(Type.Array(Type.Object({ key: Type.String(), value: Type.Optional(Type.String()) })));
@@ -196,9 +196,17 @@ export function mlflowRegistryRoutes(registry: Registry): FastifyPluginAsyncType
     }, async (request) => {
       const b = request.body ?? {};
       const tags = Object.fromEntries((b.tags ?? []).map((t) => [t.key, t.value ?? '']));
+      const source = required(b.source, 'source');
+      // A model logged through this server: its files are in the blob store, with digests, and its run is known.
+      const logged = await registry.tracking.manifestFor(source);
+      const runId = b.run_id ?? logged?.run?.id;
+      const run = logged?.run ?? null;
       const version = await registry.versions.create(ctx(request), required(b.name, 'name'), {
-        sourceUri: required(b.source, 'source'), digestUnknown: true, tags, description: b.description,
-        lineage: b.run_id ? { run: { id: b.run_id, ...(b.run_link ? { url: b.run_link } : {}) } } : undefined,
+        ...(logged ? { files: logged.files } : { sourceUri: source, digestUnknown: true }),
+        tags: { ...tags, [SOURCE_TAG]: source }, description: b.description,
+        metrics: run ? Object.fromEntries(Object.entries(run.metrics).map(([k, m]) => [k, m.value])) : undefined,
+        params: run?.params,
+        lineage: runId ? { run: { id: runId, ...(b.run_link ? { url: b.run_link } : {}), ...(run ? { experiment: run.experimentId } : {}) } } : undefined,
       });
       return { model_version: mlflowVersion(version) };
     });
