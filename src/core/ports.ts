@@ -3,8 +3,10 @@
  * core never imports a driver. Every method may throw a ModelgateError; adapters translate
  * driver failures (unique violations, lost connections) into core codes before they get here.
  */
+import type { DeliveryRepository, WebhookRepository } from './ports-events.js';
+import type { DatasetRepository, DeploymentRepository, FeedbackRepository, LineageRepository, TrackingRepository } from './ports-lineage.js';
 import type {
-  Alert, AlertRule, ApiToken, Artifact, AuditEntry, Dataset, Experiment, Run, Deployment, DeploymentChange, Environment, Holding, Observation, Lineage, ManifestFile, Model, OutboxEvent, Promotion, RiskTier, Role, Stage, Tags, User, Version,
+  ApiToken, AuditEntry, Holding, Lineage, ManifestFile, Model, OutboxEvent, Promotion, RiskTier, Role, Stage, Tags, User, Version,
 } from './types.js';
 
 /** A keyset cursor: the sort value and the id of the last row of the previous page. */
@@ -231,173 +233,8 @@ export interface JournalRepository {
   listEvents(afterSeq: number, limit: number): Promise<OutboxEvent[]>;
 }
 
-export interface Webhook {
-  id: string;
-  url: string;
-  /** `whsec_<base64>`: signs deliveries; never returned by the API after creation. */
-  secret: string;
-  /** Event type patterns: `version.created`, `promotion.*`, `*`. */
-  events: string[];
-  /** Only events of this model (by id, so a rename keeps the subscription), or all. */
-  modelId: string | null;
-  model: string | null;
-  active: boolean;
-  /** Events up to this sequence happened before the webhook existed and are not sent to it. */
-  afterSeq: number;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface WebhookRepository {
-  insert(webhook: Webhook): Promise<void>;
-  get(id: string): Promise<Webhook | null>;
-  list(): Promise<Webhook[]>;
-  update(id: string, patch: Partial<Pick<Webhook, 'url' | 'secret' | 'events' | 'active'>>, updatedAt: string): Promise<void>;
-  delete(id: string): Promise<void>;
-}
-
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
-
-export interface Delivery {
-  id: string;
-  webhookId: string;
-  /** The outbox sequence of the event, or null for a test event. */
-  eventSeq: number | null;
-  eventId: string;
-  eventType: string;
-  /** The model name the event is about, as it was then. */
-  subject: string;
-  /** Deliveries with the same key (the model's id, so renames do not split it) go out in order. */
-  orderKey: string;
-  /** The exact JSON body sent, so every attempt and every redelivery sends the same bytes. */
-  payload: string;
-  status: DeliveryStatus;
-  attempts: number;
-  nextAttemptAt: string;
-  lastStatus: number | null;
-  lastError: string | null;
-  createdAt: string;
-  deliveredAt: string | null;
-}
-
-export interface DeliveryAttempt {
-  deliveryId: string;
-  attempt: number;
-  at: string;
-  status: number | null;
-  latencyMs: number;
-  error: string | null;
-  responseExcerpt: string | null;
-}
-
-export interface DeliveryRepository {
-  /** Where fan-out has got to in the outbox; locked until the transaction ends. */
-  lockFanout(): Promise<number>;
-  setFanout(seq: number): Promise<void>;
-  insert(deliveries: Delivery[]): Promise<void>;
-  /**
-   * Leases up to `limit` due pending deliveries whose earlier deliveries (same webhook and
-   * subject) are all settled, so each subject's events go out in order. Leased rows are
-   * skipped by other dispatchers until the lease ends.
-   */
-  claim(owner: string, now: string, leaseUntil: string, limit: number): Promise<Delivery[]>;
-  /**
-   * Records an attempt and the delivery's new state, releasing the lease, but only while the
-   * lease is still `owner`'s: returns false (and records nothing) if another dispatcher took over.
-   */
-  settle(id: string, owner: string, attempt: DeliveryAttempt, state: Pick<Delivery, 'status' | 'attempts' | 'nextAttemptAt' | 'lastStatus' | 'lastError' | 'deliveredAt'>): Promise<boolean>;
-  get(id: string): Promise<Delivery | null>;
-  list(webhookId: string, query: { status?: DeliveryStatus; beforeCreated?: Cursor; limit: number }): Promise<Delivery[]>;
-  attempts(deliveryIds: string[]): Promise<DeliveryAttempt[]>;
-  /** Puts failed deliveries back in the queue; returns how many. */
-  requeue(webhookId: string, deliveryId: string | null, now: string): Promise<number>;
-}
-
-export interface DatasetQuery {
-  name?: string;
-  namePrefix?: string;
-  after?: Cursor;
-  limit: number;
-}
-
-export interface DatasetRepository {
-  insert(dataset: Dataset): Promise<void>;
-  /** Inserts unless the name and version exist already; returns whichever is stored. */
-  insertIfAbsent(dataset: Dataset): Promise<{ dataset: Dataset; created: boolean }>;
-  find(name: string, version: string): Promise<Dataset | null>;
-  /** Every version of a dataset name. */
-  byName(name: string): Promise<Dataset[]>;
-  list(query: DatasetQuery): Promise<Dataset[]>;
-}
-
-/** A version reached by an impact query, lean: enough to say what is affected and where it runs. */
-export interface ImpactedVersion {
-  versionId: string;
-  modelId: string;
-  model: string;
-  version: number;
-  stage: Stage;
-  /** True when the version itself used the dataset, commit or parent; false when it inherits it through a parent. */
-  direct: boolean;
-}
-
-export type ImpactSeed = { datasetIds: string[] } | { commit: string } | { parentVersionId: string };
-
-/** Lineage as indexed edges, for queries in both directions. */
-export interface LineageRepository {
-  link(versionId: string, edges: {
-    datasets: { datasetId: string; role: string }[];
-    parents: { parentId: string; relation: string }[];
-    code: { repo: string; commit: string } | null;
-  }): Promise<void>;
-  datasetsOf(versionIds: string[]): Promise<{ versionId: string; dataset: Dataset; role: string }[]>;
-  parentsOf(versionIds: string[]): Promise<{ versionId: string; parentId: string; relation: string }[]>;
-  /** Versions downstream of the seed, following parent edges transitively (deleted ones left out). */
-  impacted(seed: ImpactSeed, limit: number): Promise<ImpactedVersion[]>;
-}
-
-export interface DeploymentRepository {
-  putEnvironment(env: Environment): Promise<void>;
-  environment(name: string): Promise<Environment | null>;
-  environments(): Promise<Environment[]>;
-  insert(deployment: Omit<Deployment, 'model'>): Promise<void>;
-  get(id: string): Promise<Deployment | null>;
-  update(id: string, patch: Pick<Deployment, 'version' | 'status' | 'replicas' | 'trafficShare' | 'updatedAt'>): Promise<void>;
-  /** Newest first; `active` keeps deploying and serving ones. */
-  list(query: { modelId?: string; environment?: string; active?: boolean; limit: number }): Promise<Deployment[]>;
-  addChange(change: DeploymentChange): Promise<void>;
-  changes(deploymentId: string): Promise<DeploymentChange[]>;
-}
-
-export interface FeedbackRepository {
-  insertObservation(observation: Observation): Promise<void>;
-  /** The latest observations of one metric of one version, newest window first. */
-  latest(modelId: string, version: number, metric: string, limit: number): Promise<Observation[]>;
-  recent(modelId: string, version: number, limit: number): Promise<Observation[]>;
-  insertRule(rule: AlertRule): Promise<void>;
-  rules(modelId: string): Promise<AlertRule[]>;
-  deleteRule(id: string): Promise<void>;
-  openAlert(ruleId: string, version: number): Promise<Alert | null>;
-  insertAlert(alert: Alert): Promise<void>;
-  alerts(query: { modelId?: string; open?: boolean; limit: number }): Promise<Alert[]>;
-}
-
-export interface TrackingRepository {
-  insertExperiment(e: Experiment): Promise<void>;
-  experiment(id: string): Promise<Experiment | null>;
-  experimentByName(name: string): Promise<Experiment | null>;
-  insertRun(r: Run): Promise<void>;
-  run(id: string): Promise<Run | null>;
-  /** Locks the run's row until the transaction ends (concurrent log-batch calls must not lose metrics). */
-  lockRun(id: string): Promise<void>;
-  updateRun(r: Run): Promise<void>;
-  /** Records (or replaces) the blob behind an artifact path. */
-  putArtifact(a: Artifact, by: string, at: string): Promise<void>;
-  artifact(path: string): Promise<Artifact | null>;
-  /** Every artifact whose path starts with `prefix` (a directory ending in `/`), up to `limit`. */
-  artifactsUnder(prefix: string, limit: number): Promise<Artifact[]>;
-}
+export * from './ports-events.js';
+export * from './ports-lineage.js';
 
 export interface Repositories {
   models: ModelRepository;
@@ -416,27 +253,6 @@ export interface Repositories {
   deployments: DeploymentRepository;
   feedback: FeedbackRepository;
   tracking: TrackingRepository;
-}
-
-/** The outcome of one HTTP delivery attempt. */
-export interface SendResult {
-  status: number | null;
-  /** Seconds the receiver asked us to wait (Retry-After), if it said. */
-  retryAfter: number | null;
-  latencyMs: number;
-  error: string | null;
-  responseExcerpt: string | null;
-}
-
-/**
- * Sends webhook requests, and decides which URLs may be called at all: http(s) only, and no
- * private, loopback or link-local address unless its host is allow-listed. The check runs
- * when a webhook is saved and again on every send, against the address actually connected to.
- */
-export interface WebhookSender {
-  /** Throws if the URL may not be called; `internal` says it reaches an allow-listed internal host. */
-  check(url: string): Promise<{ internal: boolean }>;
-  send(url: string, headers: Record<string, string>, body: string): Promise<SendResult>;
 }
 
 /** Runs a unit of work: everything written inside `transaction` commits together or not at all. */
