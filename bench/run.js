@@ -68,7 +68,14 @@ async function main() {
   for (let i = 0; i < 100; i++) {
     await post('/api/v1/models/bench/versions', { files: [{ path: 'model.bin', digest: blob.digest, size: blob.size }], metrics: { auc: i / 100 } });
   }
-  await post('/api/v1/models/bench/versions/100/promotions', { target: 'production', reason: 'bench' });
+  // Production needs an independent approval: a second user approves the admin's request.
+  const promotion = await (await post('/api/v1/models/bench/versions/100/promotions', { target: 'production', reason: 'bench' })).json();
+  await post('/api/v1/users', { username: 'bench-approver', role: 'approver' });
+  const { token: approverToken } = await (await post('/api/v1/tokens', { username: 'bench-approver', name: 'bench' })).json();
+  const approved = await fetch(`${server.url}/api/v1/promotions/${promotion.id}/approve`, {
+    method: 'POST', headers: { authorization: `Bearer ${approverToken}`, 'content-type': 'application/json' }, body: '{}',
+  });
+  if (!approved.ok) throw new Error(`approval failed: ${approved.status} ${await approved.text()}`);
 
   const rows = [];
   const warm = async (url, opts = {}) => { await new Promise((r) => autocannon({ url, duration: 2, connections, ...opts }, r)); };
