@@ -4,12 +4,12 @@
 // PostgreSQL. Measures GET /api/v1/impact and GET .../lineage through the real server.
 // Rows are seeded with bulk SQL (a read benchmark; the write path is measured in run.js).
 // Usage: node bench/lineage.js [--postgres postgres://postgres@127.0.0.1:5432/test]
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spawnServer, stopServer } from './lib.js';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 
@@ -20,18 +20,9 @@ const HOT = 10_000; // versions trained directly on the "biased" dataset version
 const bin = join(import.meta.dirname, '..', 'bin', 'modelgate.js');
 
 function serve(args) {
-  const child = spawn('node', [bin, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MODELGATE_LOG_LEVEL: 'warn' } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: m[1], child });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
+  return spawnServer([bin, 'serve', '--port', '0', ...args]);
 }
-const stop = (s) => new Promise((r) => { s.child.once('exit', r); s.child.kill('SIGTERM'); });
+const stop = stopServer;
 
 /** The rows to insert, as [table, columns, rows]. */
 function seedRows() {

@@ -7,8 +7,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spawnServer, stopServer } from './lib.js';
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '10' } } });
@@ -29,20 +29,6 @@ function summary(result) {
     errors: result.errors + result.non2xx,
     total: result.requests.total,
   };
-}
-
-/** Starts a server process and resolves with its URL once it says it is listening. */
-function spawnServer(args, env = {}) {
-  const child = spawn('node', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) resolve({ url: match[1], child });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
 }
 
 /** Resident memory of a process, in MB, from /proc. */

@@ -2,29 +2,16 @@
 // Webhook delivery: throughput and end-to-end latency from commit (the 201 of a version
 // create) to receipt by a loopback receiver, with one server process on SQLite. Prints a
 // table and writes bench/results/webhooks.json. Usage: node bench/webhooks.js [--events 1000]
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spawnServer, stopServer } from './lib.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '1000' }, models: { type: 'string', default: '10' } } });
 const total = Number(values.events);
 const modelCount = Number(values.models);
-
-function spawnServer(args) {
-  const child = spawn('node', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MODELGATE_LOG_LEVEL: 'warn' } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) resolve({ url: match[1], child });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 

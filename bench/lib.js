@@ -1,0 +1,24 @@
+// Shared by the bench scripts: start a server process and wait until it listens.
+import { spawn } from 'node:child_process';
+
+/** Spawns `node <args>` and resolves with its URL once it prints "listening on <url>". */
+export function spawnServer(args, env = {}) {
+  const child = spawn('node', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MODELGATE_LOG_LEVEL: 'warn', ...env } });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match) resolve({ url: match[1], child });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+}
+
+/** Stops a spawned server and waits for it to exit. */
+export function stopServer(server) {
+  return new Promise((resolve) => {
+    server.child.once('exit', resolve);
+    server.child.kill('SIGTERM');
+  });
+}
