@@ -74,6 +74,10 @@ export interface FeedbackRepository {
   openAlert(ruleId: string, version: number): Promise<Alert | null>;
   insertAlert(alert: Alert): Promise<void>;
   alerts(query: { modelId?: string; open?: boolean; limit: number }): Promise<Alert[]>;
+  alert(id: string): Promise<Alert | null>;
+  resolveAlert(id: string, at: string): Promise<void>;
+  /** Open alerts of one version. */
+  openAlertsOf(modelId: string, version: number): Promise<Alert[]>;
 }
 
 export interface TrackingRepository {

@@ -282,6 +282,9 @@ export class ModelgateClient {
   async alerts(query: { model?: string; open?: boolean; limit?: number } = {}): Promise<Alert[]> {
     return (await this.request<{ alerts: Alert[] }>('GET', '/api/v1/alerts', { query })).alerts;
   }
+  resolveAlert(id: string, comment: string): Promise<{ id: string; version: number; raised_at: string; resolved_at: string | null }> {
+    return this.request('POST', `/api/v1/alerts/${enc(id)}/resolve`, { body: { comment } });
+  }
   reproduceSpec(model: string, version: number): Promise<ReproduceSpec> {
     return this.request('GET', `/api/v1/models/${enc(model)}/versions/${version}/reproduce`);
   }

@@ -128,6 +128,16 @@ export function deploymentCommands(program: Command): void {
       emit(ctx, { alerts }, () => printTable(['id', 'model', 'version', 'raised', 'resolved'], alerts.map((a) => [a.id, a.model, a.version, formatTime(a.raised_at), formatTime(a.resolved_at)])));
     });
 
+  program.command('resolve-alert')
+    .description('resolve an alert, saying what was done; the version stops being degraded once none is open')
+    .argument('<alert-id>')
+    .requiredOption('--comment <text>', 'what was done (kept in the audit log)')
+    .action(async (id: string, opts: { comment: string }, cmd: Command) => {
+      const ctx = await connect(cmd);
+      const resolved = await ctx.client.resolveAlert(id, opts.comment);
+      emit(ctx, resolved, () => process.stdout.write(`resolved alert ${resolved.id} on version ${resolved.version}\n`));
+    });
+
   program.command('reproduce-spec')
     .description('what is needed to rebuild a version (JSON), and what is missing')
     .argument('<model@ref>')

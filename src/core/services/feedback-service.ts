@@ -127,6 +127,35 @@ export class FeedbackService {
     });
   }
 
+  /** Resolves an alert, saying why; when a version has no open alert left, it is no longer degraded. */
+  async resolveAlert(ctx: RequestContext, id: string, comment: string): Promise<Alert> {
+    if (comment.trim() === '') throw errors.validation('resolving an alert needs a comment saying what was done');
+    return change(this.deps, ctx, async (repos, log) => {
+      const found = await repos.feedback.alert(id);
+      if (!found) throw new ModelgateError('NOT_FOUND', `alert ${id} does not exist`, { alert_id: id });
+      const model = await lockModel(repos, (await repos.models.findById(found.modelId))!.name);
+      requireManager(ctx.actor, model);
+      const alert = (await repos.feedback.alert(id))!;
+      if (alert.resolvedAt !== null) return alert;
+      const now = this.deps.clock.now();
+      await repos.feedback.resolveAlert(id, now);
+      const version = await requireVersion(repos, model, alert.version);
+      log.record({
+        action: 'alert.resolved', resource: `${versionResource(version)}/alerts/${id}`, subject: model.name,
+        changes: { comment }, data: { alert: presentAlert({ ...alert, resolvedAt: now }, model.name) },
+      });
+      if ((await repos.feedback.openAlertsOf(model.id, alert.version)).length === 0 && version.degradedAt !== null) {
+        await repos.versions.setDegraded(version.id, null);
+        const after = await requireVersion(repos, model, alert.version);
+        log.record({
+          action: 'version.recovered', resource: versionResource(after), subject: model.name,
+          changes: { degraded: { from: true, to: false }, alert: id }, data: { version: presentVersion(after) },
+        });
+      }
+      return { ...alert, resolvedAt: now };
+    });
+  }
+
   async alerts(input: { model?: string; open?: boolean; limit?: number }): Promise<{ alert: Alert; model: string }[]> {
     const repos = this.deps.uow.read;
     const model = input.model === undefined ? undefined : await requireModel(repos, input.model);

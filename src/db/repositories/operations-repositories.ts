@@ -109,6 +109,20 @@ export class KyselyFeedbackRepository implements FeedbackRepository {
     }).execute();
   }
 
+  async alert(id: string): Promise<Alert | null> {
+    const row = await this.db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toAlert(row) : null;
+  }
+
+  async resolveAlert(id: string, at: string): Promise<void> {
+    await this.db.updateTable('alerts').set({ resolved_at: at }).where('id', '=', id).where('resolved_at', 'is', null).execute();
+  }
+
+  async openAlertsOf(modelId: string, version: number): Promise<Alert[]> {
+    const rows = await this.db.selectFrom('alerts').selectAll().where('model_id', '=', modelId).where('version', '=', version).where('resolved_at', 'is', null).execute();
+    return rows.map(toAlert);
+  }
+
   async alerts(query: { modelId?: string; open?: boolean; limit: number }): Promise<Alert[]> {
     let q = this.db.selectFrom('alerts').selectAll();
     if (query.modelId) q = q.where('model_id', '=', query.modelId);

@@ -132,6 +132,17 @@ export function deploymentRoutes(registry: Registry): FastifyPluginAsyncTypebox 
       },
     }, async (request) => ({ alerts: (await registry.feedback.alerts(request.query)).map((a) => presentAlert(a.alert, a.model)) }));
 
+    app.post('/alerts/:id/resolve', {
+      schema: {
+        summary: 'Resolve an alert, saying what was done; a version with no open alert left is no longer degraded', tags: ['deployments'],
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        body: Type.Object({ comment: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false }),
+      },
+    }, async (request) => {
+      const alert = await registry.feedback.resolveAlert(ctx(request), request.params.id, request.body.comment);
+      return { id: alert.id, version: alert.version, raised_at: alert.raisedAt, resolved_at: alert.resolvedAt };
+    });
+
     app.get('/models/:name/versions/:version/reproduce', {
       schema: { summary: 'What is needed to rebuild a version, and what is missing', tags: ['lineage'], params: VersionParams },
     }, async (request) => registry.lineage.reproduceSpec(request.params.name, request.params.version));
