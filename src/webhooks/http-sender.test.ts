@@ -41,7 +41,9 @@ describe('HttpWebhookSender', () => {
       const started = Date.now();
       const result = await new HttpWebhookSender({ allowHosts: ['127.0.0.1'], timeoutMs: 300 }).send(url, {}, '{}');
       expect(Date.now() - started).toBeLessThan(3000);
-      expect(result.status === null || result.error !== null || result.status === 200).toBe(true);
+      // The status line came in time but the answer never finished: a failed, retriable attempt.
+      expect(result).toMatchObject({ status: null });
+      expect(result.error).toMatch(/ETIMEDOUT/);
     } finally {
       server.closeAllConnections();
       server.close();

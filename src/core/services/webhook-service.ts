@@ -161,19 +161,23 @@ export class WebhookService {
     });
   }
 
-  /** Queues a `webhook.test` event for this webhook alone. */
+  /** Queues a `webhook.test` event for this webhook alone; the request itself is audited. */
   async test(ctx: RequestContext, id: string): Promise<Delivery> {
-    const repos = this.deps.uow.read;
-    const hook = await this.manageable(repos, ctx.actor, id);
-    const now = this.deps.clock.now();
-    const delivery = newDelivery(this.deps.ids.uuid(), hook.id, {
-      seq: 0, id: this.deps.ids.uuid(), type: 'webhook.test', subject: hook.model ?? '', time: now, actor: ctx.actor.username,
-      data: { webhook_id: hook.id, message: 'a test event from modelgate', actor: ctx.actor.username },
-    }, now);
-    const test = { ...delivery, eventSeq: null, orderKey: `test:${delivery.id}` };
-    await this.deps.uow.transaction((tx) => tx.deliveries.insert([test]));
-    this.deps.notify?.();
-    return test;
+    return change(this.deps, ctx, async (repos, log) => {
+      const hook = await this.manageable(repos, ctx.actor, id);
+      const now = this.deps.clock.now();
+      const delivery = newDelivery(this.deps.ids.uuid(), hook.id, {
+        seq: 0, id: this.deps.ids.uuid(), type: 'webhook.test', subject: hook.model ?? '', time: now, actor: ctx.actor.username,
+        data: { webhook_id: hook.id, message: 'a test event from modelgate', actor: ctx.actor.username },
+      }, now);
+      const test = { ...delivery, eventSeq: null, orderKey: `test:${delivery.id}` };
+      await repos.deliveries.insert([test]);
+      log.record({
+        action: 'webhook.tested', resource: `webhooks/${id}`, subject: hook.model ?? '',
+        changes: { delivery: test.id, event: test.eventId }, data: { webhook: presentWebhookRedacted(hook), delivery_id: test.id },
+      });
+      return test;
+    });
   }
 
   private async manageable(repos: Repositories, actor: Actor, id: string): Promise<Webhook> {
