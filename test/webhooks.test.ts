@@ -47,8 +47,12 @@ describe.each(DIALECTS)('webhooks on $name', ({ name }) => {
     const file = await uploadFile(t.admin, 'm.bin', 'outage');
     await receiver.stop();
     for (let i = 0; i < 5; i++) await t.admin.createVersion('outage', { files: [file] });
-    await new Promise((r) => setTimeout(r, 300));
-    const waiting = await t.admin.listDeliveries(hook.id, { status: 'pending' });
+    // On a loaded machine a delivery may be mid-attempt at any instant: wait until all five wait again.
+    let waiting = await t.admin.listDeliveries(hook.id, { status: 'pending' });
+    for (let i = 0; i < 100 && waiting.deliveries.length < 5; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      waiting = await t.admin.listDeliveries(hook.id, { status: 'pending' });
+    }
     expect(waiting.deliveries.length).toBe(5);
     expect(waiting.deliveries.some((d) => d.attempt_log.some((a) => a.status === null && a.error !== null))).toBe(true);
     await receiver.start();

@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { reportError } from './cli-error.js';
 import { auditCommands } from './commands/audit.js';
 import { authCommands } from './commands/auth.js';
+import { blobCommands } from './commands/blobs.js';
 import { deploymentCommands } from './commands/deployments.js';
 import { eventCommands } from './commands/events.js';
 import { governanceCommands } from './commands/governance.js';
@@ -41,6 +42,7 @@ eventCommands(program);
 lineageCommands(program);
 deploymentCommands(program);
 auditCommands(program);
+blobCommands(program);
 identityCommands(program);
 
 // `modelgate model list | head` closes the pipe early; that is not an error.

@@ -1,5 +1,5 @@
 /**
- * A one-line progress bar on stderr: bytes done/total, percent and rate, redrawn with `\r`.
+ * A one-line progress bar on stderr: bytes done/total, percent, rate and time left, redrawn with `\r`.
  * It draws only when stderr is a terminal, so logs and pipes never fill with redraws.
  */
 import { formatBytes } from './output.js';
@@ -8,6 +8,7 @@ const REDRAW_MS = 100;
 
 export class Progress {
   private done = 0;
+  private skipped = 0;
   private label = '';
   private lastDraw = 0;
   private readonly started = Date.now();
@@ -28,6 +29,13 @@ export class Progress {
   /** Names the file being worked on; shown before the bar. */
   setLabel(label: string): void {
     this.label = label;
+    this.draw(false);
+  }
+
+  /** Counts bytes that were already done before this run (a resumed upload): not part of the rate. */
+  skip(bytes: number): void {
+    this.done += bytes;
+    this.skipped += bytes;
     this.draw(false);
   }
 
@@ -52,7 +60,10 @@ export class Progress {
     this.lastDraw = now;
     const fraction = this.total === 0 ? 1 : Math.min(1, this.done / this.total);
     const seconds = Math.max((now - this.started) / 1000, 0.001);
-    const stats = `${formatBytes(this.done)} / ${formatBytes(this.total)}  ${Math.floor(fraction * 100)}%  ${formatBytes(this.done / seconds)}/s`;
+    const rate = (this.done - this.skipped) / seconds;
+    const left = rate > 0 ? (this.total - this.done) / rate : Infinity;
+    const eta = force ? `${formatDuration(seconds)}` : Number.isFinite(left) ? `ETA ${formatDuration(left)}` : 'ETA --';
+    const stats = `${formatBytes(this.done)} / ${formatBytes(this.total)}  ${Math.floor(fraction * 100)}%  ${formatBytes(rate)}/s  ${eta}`;
     const columns = this.stream.columns || 80;
     const filled = Math.round(fraction * this.barWidth);
     const bar = `[${'#'.repeat(filled)}${'-'.repeat(this.barWidth - filled)}]`;
@@ -63,4 +74,12 @@ export class Progress {
     // \x1b[K clears what a longer previous line left behind.
     this.stream.write(`\r${shown}  ${bar}  ${stats}\x1b[K`);
   }
+}
+
+/** `42s`, `3m05s`, `1h02m`. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { FileEntry, ModelgateClient } from '../sdk/client.js';
 import { CliError, usageError } from './cli-error.js';
@@ -101,14 +101,9 @@ export async function uploadFiles(client: ModelgateClient, files: LocalFile[]): 
   const manifest: FileEntry[] = [];
   for (const { file, hex, size } of hashed) {
     uploading.setLabel(file.path);
-    let reported = 0;
-    const blob = await client.uploadBlob(createReadStream(file.absolute, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>, {
-      sha256: hex,
-      onProgress: (sent) => {
-        uploading.advance(sent - reported);
-        reported = sent;
-      },
-    });
+    const blob = size > RESUMABLE_ABOVE
+      ? await uploadInParts(client, file, hex, size, uploading)
+      : await uploadWhole(client, file, hex, uploading);
     if (blob.size !== size) {
       // The server checked the digest; a size that differs too means the file changed under us.
       throw new CliError('SIZE_MISMATCH', `${file.path} was ${size} bytes when hashed but ${blob.size} when uploaded`);
@@ -117,4 +112,44 @@ export async function uploadFiles(client: ModelgateClient, files: LocalFile[]): 
   }
   uploading.finish();
   return manifest;
+}
+
+/** Files above this go up as resumable sessions of parts, several at a time. */
+const RESUMABLE_ABOVE = 16 * 1024 * 1024;
+const PARALLEL_PARTS = 4;
+
+async function uploadWhole(client: ModelgateClient, file: LocalFile, hex: string, progress: Progress) {
+  let reported = 0;
+  return client.uploadBlob(createReadStream(file.absolute, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>, {
+    sha256: hex,
+    onProgress: (sent) => {
+      progress.advance(sent - reported);
+      reported = sent;
+    },
+  });
+}
+
+/** Parts the server already holds (from an interrupted run with the same bytes) are not sent again. */
+async function uploadInParts(client: ModelgateClient, file: LocalFile, hex: string, size: number, progress: Progress) {
+  const handle = await open(file.absolute, 'r');
+  try {
+    return await client.uploadResumable({
+      size,
+      sha256: hex,
+      parallel: PARALLEL_PARTS,
+      readPart: async (start, end) => {
+        const buffer = Buffer.allocUnsafe(end - start);
+        let offset = 0;
+        while (offset < buffer.length) {
+          const { bytesRead } = await handle.read(buffer, offset, buffer.length - offset, start + offset);
+          if (bytesRead === 0) throw new CliError('SIZE_MISMATCH', `${file.path} shrank while it was being uploaded`);
+          offset += bytesRead;
+        }
+        return buffer;
+      },
+      onProgress: (bytes, resumed) => (resumed ? progress.skip(bytes) : progress.advance(bytes)),
+    });
+  } finally {
+    await handle.close();
+  }
 }

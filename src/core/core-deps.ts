@@ -5,6 +5,12 @@ import type { BlobStore, Clock, IdSource, Repositories, UnitOfWork } from './por
 export interface Limits {
   /** The largest blob a single upload may carry. */
   maxBlobBytes: number;
+  /** The most all blobs together (and open upload sessions' declared sizes) may take; 0 for no limit. */
+  maxStoreBytes: number;
+  /** How long an upload session stays open. */
+  uploadTtlMs: number;
+  /** How long an unreferenced blob is left alone before collection may take it. */
+  gcGraceMs: number;
 }
 
 export interface CoreDeps {

@@ -22,6 +22,7 @@ export const ErrorCodes = [
   'USER_NOT_FOUND',
   'TOKEN_NOT_FOUND',
   'PROMOTION_NOT_FOUND',
+  'UPLOAD_NOT_FOUND',
   'MODEL_EXISTS',
   'USER_EXISTS',
   'CONFLICT',
@@ -36,6 +37,11 @@ export const ErrorCodes = [
   'PAYLOAD_TOO_LARGE',
   'RANGE_NOT_SATISFIABLE',
   'UNSUPPORTED_MEDIA_TYPE',
+  'UPLOAD_NOT_OPEN',
+  'UPLOAD_INCOMPLETE',
+  'PART_SIZE_MISMATCH',
+  'PART_DIGEST_MISMATCH',
+  'STORAGE_QUOTA_EXCEEDED',
   'RULE_VIOLATION',
   'INVALID_POLICY',
   'POLICY_WEAKENS_DEFAULT',
@@ -110,4 +116,19 @@ export const errors = {
   sizeMismatch: (path: string, expected: number, actual: number) =>
     new ModelgateError('SIZE_MISMATCH', `file ${JSON.stringify(path)} declares ${expected} bytes but the blob has ${actual}`, { path, expected, actual }),
   tooLarge: (limit: number) => new ModelgateError('PAYLOAD_TOO_LARGE', `body exceeds the limit of ${limit} bytes`, { limit }),
+  blobTooLarge: (size: number, limit: number) =>
+    new ModelgateError('PAYLOAD_TOO_LARGE', `a blob of ${size} bytes exceeds the largest this registry takes, ${limit} bytes`, { size, limit }),
+  quotaExceeded: (size: number, used: number, limit: number) =>
+    new ModelgateError('STORAGE_QUOTA_EXCEEDED', `storing ${size} more bytes would exceed the store's quota of ${limit} bytes (${used} in use or reserved)`, { size, used, limit }),
+  uploadNotFound: (id: string) => new ModelgateError('UPLOAD_NOT_FOUND', `upload session ${id} does not exist`, { upload_id: id }),
+  uploadNotOpen: (id: string, status: string) =>
+    new ModelgateError('UPLOAD_NOT_OPEN', `upload session ${id} is ${status} and takes no more parts`, { upload_id: id, status }),
+  uploadIncomplete: (id: string, missing: number[]) =>
+    new ModelgateError('UPLOAD_INCOMPLETE', `upload session ${id} is missing ${missing.length} part(s): ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', ...' : ''}`, { upload_id: id, missing_parts: missing.slice(0, 1000) }),
+  partSize: (part: number, expected: number, actual?: number) =>
+    new ModelgateError('PART_SIZE_MISMATCH', actual === undefined
+      ? `part ${part} must be exactly ${expected} bytes and more arrived`
+      : `part ${part} must be exactly ${expected} bytes, ${actual} arrived`, { part, expected, ...(actual === undefined ? {} : { actual }) }),
+  partDigest: (part: number, expected: string, actual: string) =>
+    new ModelgateError('PART_DIGEST_MISMATCH', `part ${part}'s bytes hash to ${actual}, not the declared ${expected}; send the part again`, { part, expected, actual }),
 };

@@ -5,6 +5,7 @@
  */
 import type { DeliveryRepository, WebhookRepository } from './ports-events.js';
 import type { DatasetRepository, DeploymentRepository, FeedbackRepository, LineageRepository, TrackingRepository } from './ports-lineage.js';
+import type { BlobRecordRepository, UploadRepository } from './ports-blobs.js';
 import type {
   ApiToken, AuditEntry, Holding, Lineage, ManifestFile, Model, OutboxEvent, Promotion, RiskTier, Role, Stage, Tags, User, Version,
 } from './types.js';
@@ -235,6 +236,7 @@ export interface JournalRepository {
 
 export * from './ports-events.js';
 export * from './ports-lineage.js';
+export * from './ports-blobs.js';
 
 export interface Repositories {
   models: ModelRepository;
@@ -253,6 +255,8 @@ export interface Repositories {
   deployments: DeploymentRepository;
   feedback: FeedbackRepository;
   tracking: TrackingRepository;
+  blobRecords: BlobRecordRepository;
+  uploads: UploadRepository;
 }
 
 /** Runs a unit of work: everything written inside `transaction` commits together or not at all. */
@@ -260,23 +264,6 @@ export interface UnitOfWork {
   transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
   /** Repositories outside any transaction, for reads. */
   readonly read: Repositories;
-}
-
-export interface BlobInfo {
-  digest: string;
-  size: number;
-}
-
-/**
- * Content-addressed bytes. `put` streams the body to temporary storage while hashing it
- * and makes it visible under its digest only once it is complete and durable: a reader
- * never sees a partial blob. Identical bytes are stored once.
- */
-export interface BlobStore {
-  put(body: AsyncIterable<Uint8Array>, options: { expectedDigest?: string; maxBytes: number }): Promise<BlobInfo>;
-  stat(digest: string): Promise<BlobInfo | null>;
-  /** Reads bytes [start, end] inclusive, or the whole blob. Null if the blob does not exist. */
-  read(digest: string, range?: { start: number; end: number }): Promise<AsyncIterable<Uint8Array> | null>;
 }
 
 export interface Clock {

@@ -2,6 +2,7 @@
 import type { CoreDeps } from './core-deps.js';
 import { AliasService } from './services/alias-service.js';
 import { AuditService } from './services/audit-service.js';
+import { BlobMaintenance } from './services/blob-maintenance.js';
 import { BlobService } from './services/blob-service.js';
 import { DatasetService } from './services/dataset-service.js';
 import { DeploymentService } from './services/deployment-service.js';
@@ -32,6 +33,7 @@ export class Registry {
   readonly audit: AuditService;
   readonly identity: IdentityService;
   readonly blobs: BlobService;
+  readonly blobMaintenance: BlobMaintenance;
   readonly webhooks: WebhookService;
   readonly events: EventService;
   readonly datasets: DatasetService;
@@ -53,6 +55,7 @@ export class Registry {
     this.audit = new AuditService(deps);
     this.identity = new IdentityService(deps);
     this.blobs = new BlobService(deps);
+    this.blobMaintenance = new BlobMaintenance(deps);
     this.webhooks = new WebhookService(deps, sender);
     this.events = new EventService(deps);
     this.datasets = new DatasetService(deps);

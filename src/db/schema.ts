@@ -363,6 +363,39 @@ export interface ArtifactsTable {
   uploaded_at: string;
 }
 
+export interface BlobsTable {
+  digest: string;
+  size: BigInt;
+  state: string;
+  ref_gen: BigInt;
+  created_at: string;
+  touched_at: string;
+}
+
+export interface UploadSessionsTable {
+  id: string;
+  created_by: string;
+  size: BigInt;
+  part_size: BigInt;
+  part_count: number;
+  sha256: string | null;
+  backend_ref: string;
+  status: string;
+  digest: string | null;
+  created_at: string;
+  expires_at: string;
+  completed_at: string | null;
+}
+
+export interface UploadPartsTable {
+  upload_id: string;
+  number: number;
+  size: BigInt;
+  sha256: string;
+  etag: string;
+  received_at: string;
+}
+
 export interface Database {
   models: ModelsTable;
   model_former_names: ModelFormerNamesTable;
@@ -397,4 +430,7 @@ export interface Database {
   experiments: ExperimentsTable;
   runs: RunsTable;
   artifacts: ArtifactsTable;
+  blobs: BlobsTable;
+  upload_sessions: UploadSessionsTable;
+  upload_parts: UploadPartsTable;
 }

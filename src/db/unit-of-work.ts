@@ -4,6 +4,7 @@ import type { Repositories, UnitOfWork } from '../core/ports.js';
 import type { DbCapabilities, DbHandle } from './connect.js';
 import { guard, translateDbError } from './errors.js';
 import { KyselyAliasRepository } from './repositories/alias-repository.js';
+import { KyselyBlobRecordRepository, KyselyUploadRepository } from './repositories/blob-repositories.js';
 import { KyselyHoldingRepository, KyselyPolicyRepository } from './repositories/governance-repositories.js';
 import { KyselyTokenRepository, KyselyUserRepository } from './repositories/identity-repositories.js';
 import { KyselyJournalRepository } from './repositories/journal-repository.js';
@@ -34,6 +35,8 @@ function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories 
     deployments: guard(new KyselyDeploymentRepository(db)),
     feedback: guard(new KyselyFeedbackRepository(db)),
     tracking: guard(new KyselyTrackingRepository(db, caps)),
+    blobRecords: guard(new KyselyBlobRecordRepository(db)),
+    uploads: guard(new KyselyUploadRepository(db)),
   };
 }
 

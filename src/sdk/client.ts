@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  Alert, AlertRule, AuditEntry, AuditVerification, Blob, CloudEvent, CreateModel, Dataset, Delivery, Deployment, Observation, ReproduceSpec, DossierDocument, Impact, InventoryEntry, LineageGraph, CreateVersion, Holding, Model, ModelPolicy, Page, PolicyDocument, Promotion,
+  Alert, AlertRule, AuditEntry, AuditVerification, Blob, BlobVerifyReport, GcReport, UploadPart, UploadSession, CloudEvent, CreateModel, Dataset, Delivery, Deployment, Observation, ReproduceSpec, DossierDocument, Impact, InventoryEntry, LineageGraph, CreateVersion, Holding, Model, ModelPolicy, Page, PolicyDocument, Promotion,
   Resolved, Role, RollbackResult, Stage, Token, UpdateModel, User, Version, Webhook,
 } from './types.js';
 
@@ -151,6 +151,74 @@ export class ModelgateClient {
       headers: { 'content-type': 'application/octet-stream' },
     });
   }
+  /**
+   * Starts a resumable upload of `size` bytes. With `sha256` (recommended) the server hands
+   * back the caller's open session for the same bytes, so a rerun resumes where it stopped.
+   */
+  startUpload(body: { size: number; sha256?: string; part_size?: number }): Promise<UploadSession> {
+    return this.request('POST', '/api/v1/uploads', { body });
+  }
+  getUpload(id: string): Promise<UploadSession> { return this.request('GET', `/api/v1/uploads/${enc(id)}`); }
+  /** Sends part `number` (1-based); with `sha256` (hex) the server refuses bytes that do not match it. */
+  uploadPart(id: string, number: number, body: AsyncIterable<Uint8Array> | Uint8Array, options: { sha256?: string } = {}): Promise<UploadPart> {
+    return this.request('PUT', `/api/v1/uploads/${enc(id)}/parts/${number}`, {
+      query: { sha256: options.sha256 },
+      raw: nonEmpty(body instanceof Uint8Array ? single(body) : body),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+  }
+  completeUpload(id: string): Promise<Blob & { upload_id: string }> { return this.request('POST', `/api/v1/uploads/${enc(id)}/complete`); }
+  abortUpload(id: string): Promise<void> { return this.request('DELETE', `/api/v1/uploads/${enc(id)}`); }
+
+  /**
+   * Uploads `size` bytes in parts, `parallel` at a time, resuming the caller's open session for
+   * the same sha256. `readPart(start, end)` returns the bytes [start, end). Each part is sent
+   * with its own sha256, and the server checks the whole digest before the blob exists.
+   */
+  async uploadResumable(input: {
+    size: number;
+    sha256: string;
+    readPart: (start: number, end: number) => Promise<Uint8Array>;
+    parallel?: number;
+    partSize?: number;
+    /** Called with bytes the server already had (on resume), then with each part's bytes as it lands. */
+    onProgress?: (bytes: number, resumed: boolean) => void;
+  }): Promise<Blob> {
+    const session = await this.startUpload({ size: input.size, sha256: input.sha256, part_size: input.partSize });
+    for (const part of session.parts) input.onProgress?.(part.size, true);
+    const queue = [...session.missing_parts];
+    const worker = async () => {
+      for (let number = queue.shift(); number !== undefined; number = queue.shift()) {
+        const start = (number - 1) * session.part_size;
+        const end = Math.min(input.size, start + session.part_size);
+        const bytes = await input.readPart(start, end);
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        await this.uploadPart(session.upload_id, number, bytes, { sha256 });
+        input.onProgress?.(bytes.length, false);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, input.parallel ?? 4) }, worker));
+    const blob = await this.completeUpload(session.upload_id);
+    return { digest: blob.digest, size: blob.size };
+  }
+
+  /** Collects garbage now (admin): unreferenced blobs past the grace period, expired sessions, temp files. */
+  collectGarbage(body: { dry_run?: boolean; grace_seconds?: number } = {}): Promise<GcReport> {
+    return this.request('POST', '/api/v1/admin/gc', { body });
+  }
+  /** Rehashes every referenced blob (or one model's) and reports any missing or corrupt. */
+  verifyBlobs(model?: string): Promise<BlobVerifyReport> {
+    return this.request('GET', '/api/v1/admin/verify-blobs', { query: { model } });
+  }
+
+  /** Whether a blob is stored, and its size (a HEAD request: no bytes move). */
+  async blobInfo(digest: string): Promise<Blob> {
+    const response = await this.send('HEAD', `/api/v1/blobs/${enc(digest)}`);
+    if (response.status === 404) throw new ApiError(404, 'BLOB_NOT_FOUND', `no blob with digest ${digest}`);
+    if (!response.ok) throw new ApiError(response.status, `HTTP_${response.status}`, response.statusText);
+    return { digest, size: Number(response.headers.get('content-length') ?? 0) };
+  }
+
   /** Downloads a blob and checks the bytes against its digest before returning them. */
   async downloadBlob(digest: string): Promise<Uint8Array> {
     const response = await this.send('GET', `/api/v1/blobs/${enc(digest)}`);

@@ -190,6 +190,50 @@ export interface Blob {
   size: number;
 }
 
+export interface UploadPart {
+  number: number;
+  size: number;
+  sha256: string;
+  received_at: string;
+}
+
+/** A resumable upload session: which parts the server holds and which are missing. */
+export interface UploadSession {
+  upload_id: string;
+  status: 'open' | 'completed' | 'aborted' | 'expired';
+  size: number;
+  part_size: number;
+  part_count: number;
+  sha256: string | null;
+  digest: string | null;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  parts: UploadPart[];
+  missing_parts: number[];
+}
+
+export interface GcReport {
+  dry_run: boolean;
+  grace_seconds: number;
+  blobs_removed: number;
+  bytes_removed: number;
+  removed: string[];
+  sessions_expired: number;
+  session_storage_removed: number;
+  temp_files_removed: number;
+  temp_bytes_removed: number;
+  unrecorded_removed: number;
+}
+
+export interface BlobVerifyReport {
+  ok: boolean;
+  scope: string;
+  blobs_checked: number;
+  bytes_checked: number;
+  problems: Array<{ digest: string; problem: 'missing' | 'corrupt' | 'size_mismatch'; used_by: string[]; actual?: string }>;
+}
+
 /** The inventory fields a model may carry. */
 export interface InventoryFields {
   responsible?: string[];

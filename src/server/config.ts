@@ -10,11 +10,30 @@ export interface ServeConfig {
   dataDir: string;
   /** A SQLite file path or a postgres:// URL. */
   database: string;
-  /** A directory for the local blob store; s3:// URLs arrive with the S3 adapter. */
+  /** A directory for the local blob store, or an `s3://bucket/prefix` URL. */
   blobs: string;
+  /** Set when `blobs` is an s3:// URL. */
+  s3: S3Config | null;
   maxBlobBytes: number;
+  /** 0 for no limit. */
+  maxStoreBytes: number;
+  uploadTtlMs: number;
+  gcGraceMs: number;
+  /** How often the server collects garbage by itself; 0 never. */
+  gcIntervalMs: number;
   allowWebhookHosts: string[];
   webhooks: { maxAttempts: number; retryBaseMs: number; leaseMs: number; timeoutMs: number };
+}
+
+export interface S3Config {
+  bucket: string;
+  /** Key prefix inside the bucket, '' or ending in '/'. */
+  prefix: string;
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+  /** Downloads redirect to a URL presigned for this long; 0 streams them through the server. */
+  presignSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -26,6 +45,14 @@ export interface ServeFlags {
   database?: string;
   blobs?: string;
   maxBlobSize?: string;
+  maxStoreSize?: string;
+  uploadTtl?: string;
+  gcGrace?: string;
+  gcInterval?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3PathStyle?: boolean;
+  s3Presign?: string;
   allowWebhookHosts?: string;
   webhookMaxAttempts?: string;
   webhookRetryBaseMs?: string;
@@ -46,11 +73,30 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Serv
     throw new ConfigError(`--database must be a SQLite file path or a postgres:// URL, got ${JSON.stringify(redact(database))}`);
   }
   const blobs = pick(flags.blobs, 'BLOBS') ?? join(dataDir, 'blobs');
+  let s3: S3Config | null = null;
   if (/^[a-z0-9]+:\/\//i.test(blobs)) {
-    throw new ConfigError(`--blobs ${JSON.stringify(blobs)}: only a local directory is supported by this build`);
+    const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(blobs);
+    if (!match) throw new ConfigError(`--blobs ${JSON.stringify(blobs)} must be a directory or s3://bucket/prefix`);
+    const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
+    const endpoint = pick(flags.s3Endpoint, 'S3_ENDPOINT');
+    if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) throw new ConfigError(`--s3-endpoint must be an http(s) URL, got ${JSON.stringify(endpoint)}`);
+    const pathStyle = flags.s3PathStyle ?? ['1', 'true', 'yes'].includes((env.MODELGATE_S3_PATH_STYLE ?? '').toLowerCase());
+    s3 = {
+      bucket: match[1]!,
+      prefix: prefix === '' ? '' : `${prefix}/`,
+      ...(endpoint ? { endpoint } : {}),
+      region: pick(flags.s3Region, 'S3_REGION') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      forcePathStyle: pathStyle,
+      presignSeconds: parseDuration(pick(flags.s3Presign, 'S3_PRESIGN') ?? '0', 's3-presign') / 1000,
+    };
   }
   const maxText = pick(flags.maxBlobSize, 'MAX_BLOB_SIZE') ?? String(64 * 1024 ** 3);
   const maxBlobBytes = parseSize(maxText);
+  const maxStoreBytes = parseSize(pick(flags.maxStoreSize, 'MAX_STORE_SIZE') ?? '0');
+  const uploadTtlMs = parseDuration(pick(flags.uploadTtl, 'UPLOAD_TTL') ?? '24h', 'upload-ttl');
+  const gcGraceMs = parseDuration(pick(flags.gcGrace, 'GC_GRACE') ?? '1h', 'gc-grace');
+  const gcIntervalMs = parseDuration(pick(flags.gcInterval, 'GC_INTERVAL') ?? '6h', 'gc-interval');
+  if (uploadTtlMs < 1000) throw new ConfigError('--upload-ttl must be at least 1s');
   const hosts = pick(flags.allowWebhookHosts, 'ALLOW_WEBHOOK_HOSTS') ?? '';
   const int = (text: string | undefined, fallback: number, flag: string, min: number, max: number) => {
     if (text === undefined) return fallback;
@@ -69,8 +115,13 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Serv
     host,
     dataDir,
     database: /^postgres/.test(database) || isAbsolute(database) || database === ':memory:' ? database : resolve(database),
-    blobs: resolve(blobs),
+    blobs: s3 ? blobs : resolve(blobs),
+    s3,
     maxBlobBytes,
+    maxStoreBytes,
+    uploadTtlMs,
+    gcGraceMs,
+    gcIntervalMs,
     allowWebhookHosts: hosts.split(',').map((h) => h.trim()).filter(Boolean),
     webhooks,
   };
@@ -83,6 +134,14 @@ export function parseSize(text: string): number {
   const unit = (match[2] ?? '').toUpperCase()[0];
   const factor = unit === 'K' ? 1024 : unit === 'M' ? 1024 ** 2 : unit === 'G' ? 1024 ** 3 : unit === 'T' ? 1024 ** 4 : 1;
   return Math.floor(Number(match[1]) * factor);
+}
+
+/** `90` (seconds), `30s`, `15m`, `24h`, `7d`, in milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) throw new ConfigError(`--${flag} must be a duration such as 90, 30s, 15m, 24h or 7d, got ${JSON.stringify(text)}`);
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 's']!;
+  return Math.round(Number(match[1]) * factor);
 }
 
 /** A URL with its password hidden, for messages and logs. */

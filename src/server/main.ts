@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { DEFAULT_DISPATCHER, Dispatcher } from '../core/events/dispatcher.js';
 import { Signal } from '../core/events/signal.js';
+import type { BlobStore } from '../core/ports.js';
 import { Registry } from '../core/registry.js';
 import { openDatabase, type DbHandle, type OpenOptions } from '../db/connect.js';
 import { KyselyUnitOfWork } from '../db/unit-of-work.js';
@@ -27,10 +28,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The server's own actor, for the changes it makes by itself (periodic garbage collection). */
+const SYSTEM_CONTEXT = { actor: { userId: 'system', username: 'system', role: 'admin' as const, groups: [] }, requestId: null };
+
 export async function startServer(config: ServeConfig, options: { logger?: boolean | object; db?: OpenOptions; listen?: boolean; dispatch?: boolean } = {}): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true });
   const db = await openDatabase(config.database, options.db);
-  const blobs = new FsBlobStore(config.blobs);
+  // The AWS SDK is loaded only when a bucket is configured: it costs start-up time.
+  const blobs: BlobStore = config.s3
+    ? new (await import('../blobs/s3-blob-store.js')).S3BlobStore({ ...config.s3, spoolDir: join(config.dataDir, 's3-spool') })
+    : new FsBlobStore(config.blobs);
   await blobs.init();
   const uow = new KyselyUnitOfWork(db);
   const clock = { now: () => new Date().toISOString() };
@@ -42,7 +49,7 @@ export async function startServer(config: ServeConfig, options: { logger?: boole
     blobs,
     clock,
     ids: systemIds,
-    limits: { maxBlobBytes: config.maxBlobBytes },
+    limits: { maxBlobBytes: config.maxBlobBytes, maxStoreBytes: config.maxStoreBytes, uploadTtlMs: config.uploadTtlMs, gcGraceMs: config.gcGraceMs },
     notify: () => {
       dispatcher?.notify();
       signal.fire();
@@ -68,9 +75,16 @@ export async function startServer(config: ServeConfig, options: { logger?: boole
     url = await app.listen({ port: config.port, host: config.host });
   }
   if (options.dispatch !== false) dispatcher.start();
+  const gcTimer = config.gcIntervalMs > 0 ? setInterval(() => {
+    registry.blobMaintenance.gc(SYSTEM_CONTEXT)
+      .then((report) => { if (report.blobs_removed > 0) app.log.info({ gc: report }, 'garbage collection'); })
+      .catch((err) => app.log.error({ err }, 'garbage collection'));
+  }, config.gcIntervalMs) : null;
+  gcTimer?.unref();
   return {
     app, registry, db, url, adminToken, dispatcher,
     close: async () => {
+      if (gcTimer) clearInterval(gcTimer);
       await dispatcher!.stop();
       await app.close();
       await db.close();

@@ -38,6 +38,7 @@ interface CreateOptions {
   lineage?: string;
   sourceUri?: string;
   digest?: string;
+  dir?: string[];
 }
 
 /** Registers the `version` command family. */
@@ -55,9 +56,11 @@ export function versionCommands(program: Command): void {
     .option('--model-card <file.md>', 'the model card, as Markdown')
     .option('--signature <file.json>', 'the input/output signature, as JSON')
     .option('--lineage <file.json>', 'lineage: {datasets, code, run, parents}')
+    .option('--dir <directory>', 'a directory to upload, files named relative to it (same as giving it as a path); repeatable', repeatable)
     .option('--source-uri <uri>', 'register bytes stored elsewhere instead of uploading paths')
     .option('--digest <sha256:hex>', 'the digest of the bytes at --source-uri')
-    .action(async (model: string, paths: string[], opts: CreateOptions, cmd: Command) => {
+    .action(async (model: string, given: string[], opts: CreateOptions, cmd: Command) => {
+      const paths = [...given, ...(opts.dir ?? [])];
       if (paths.length > 0 && opts.sourceUri !== undefined) throw usageError('give paths or --source-uri, not both');
       if (paths.length === 0 && opts.sourceUri === undefined) throw usageError('give the paths to upload, or --source-uri with --digest');
       if (opts.sourceUri !== undefined && opts.digest === undefined) throw usageError('--source-uri needs --digest sha256:<hex>');

@@ -1,19 +1,45 @@
-/** Uploading and reading content-addressed blobs. The bytes never pass through a transaction. */
-import { requireRole } from '../access.js';
+/**
+ * Uploading and reading content-addressed blobs, in one request or as a resumable session of
+ * parts. The bytes never pass through a transaction; the database records each blob before
+ * it becomes visible, which is what quotas count and what garbage collection walks.
+ */
+import { hasRole, requireRole } from '../access.js';
 import type { CoreDeps } from '../core-deps.js';
-import { errors } from '../errors.js';
+import { ModelgateError, errors } from '../errors.js';
 import { checkDigest } from '../names.js';
-import type { BlobInfo } from '../ports.js';
+import type { BlobInfo, ClaimBlob, UploadHandle, UploadPart, UploadSession } from '../ports.js';
 import type { Actor } from '../types.js';
+
+const MiB = 1024 * 1024;
+/** S3's ceiling on parts per multipart upload; sessions keep under it on every backend. */
+const MAX_PARTS = 10_000;
+const DEFAULT_PART_SIZE = 8 * MiB;
+const MAX_PART_SIZE = 1024 * MiB;
+
+export interface UploadState {
+  session: UploadSession;
+  parts: UploadPart[];
+  /** Part numbers not yet received, in order. */
+  missing: number[];
+}
 
 export class BlobService {
   constructor(private readonly deps: CoreDeps) {}
 
-  /** Streams the body into the store; a declared sha256 that does not match keeps nothing. */
-  async upload(actor: Actor, body: AsyncIterable<Uint8Array>, declaredSha256?: string): Promise<BlobInfo> {
+  /**
+   * Streams the body into the store; a declared sha256 that does not match keeps nothing.
+   * `declaredSize` (the request's Content-Length) lets limits refuse before any byte is read.
+   */
+  async upload(actor: Actor, body: AsyncIterable<Uint8Array>, declaredSha256?: string, declaredSize?: number): Promise<BlobInfo> {
     requireRole(actor, 'contributor', 'uploading a blob');
     const expectedDigest = declaredSha256 === undefined ? undefined : checkDigest(normaliseDigest(declaredSha256));
-    return this.deps.blobs.put(body, { expectedDigest, maxBytes: this.deps.limits.maxBlobBytes });
+    if (declaredSize !== undefined) await this.checkRoom(declaredSize);
+    return this.store(body, expectedDigest);
+  }
+
+  /** Stores bytes under their digest and records the blob (for artifact uploads as well). */
+  store(body: AsyncIterable<Uint8Array>, expectedDigest?: string): Promise<BlobInfo> {
+    return this.deps.blobs.put(body, { expectedDigest, maxBytes: this.deps.limits.maxBlobBytes, claim: this.claim(false) });
   }
 
   async stat(digest: string): Promise<BlobInfo> {
@@ -27,9 +53,170 @@ export class BlobService {
     if (!stream) throw errors.blobNotFound(digest);
     return stream;
   }
+
+  /** A presigned URL to fetch the bytes from the store directly, when the store is set up for it. */
+  downloadUrl(digest: string): Promise<string | null> {
+    return this.deps.blobs.downloadUrl(checkDigest(normaliseDigest(digest)));
+  }
+
+  /**
+   * Opens an upload session for `size` bytes. With a declared sha256, the caller's open
+   * session for the same bytes is returned instead of a new one: rerunning an interrupted
+   * upload resumes it.
+   */
+  async startUpload(actor: Actor, input: { size: number; sha256?: string; partSize?: number }): Promise<UploadState & { resumed: boolean }> {
+    requireRole(actor, 'contributor', 'uploading a blob');
+    const sha256 = input.sha256 === undefined ? null : checkDigest(normaliseDigest(input.sha256));
+    if (!Number.isSafeInteger(input.size) || input.size < 0) throw errors.validation('size must be a whole number of bytes');
+    const now = this.deps.clock.now();
+    if (sha256 !== null) {
+      const open = await this.deps.uow.read.uploads.findOpen(actor.username, sha256, input.size, now);
+      if (open) return { ...(await this.state(open)), resumed: true };
+    }
+    const partSize = this.partSizeFor(input.size, input.partSize);
+    await this.checkRoom(input.size);
+    const id = this.deps.ids.uuid();
+    const backendRef = await this.deps.blobs.startUpload(id, input.size, partSize);
+    const session: UploadSession = {
+      id, createdBy: actor.username, size: input.size, partSize, partCount: Math.max(1, Math.ceil(input.size / partSize)), sha256,
+      backendRef, status: 'open', digest: null, createdAt: now, expiresAt: new Date(Date.parse(now) + this.deps.limits.uploadTtlMs).toISOString(), completedAt: null,
+    };
+    try {
+      await this.deps.uow.read.uploads.insert(session);
+    } catch (err) {
+      await this.deps.blobs.abortUpload(handle(session)).catch(() => {});
+      throw err;
+    }
+    return { session, parts: [], missing: range(1, session.partCount), resumed: false };
+  }
+
+  async getUpload(actor: Actor, id: string): Promise<UploadState> {
+    return this.state(await this.ownSession(actor, id));
+  }
+
+  /** Stores one part; a declared part sha256 that does not match records nothing. */
+  async putPart(actor: Actor, id: string, number: number, body: AsyncIterable<Uint8Array>, declaredSha256?: string): Promise<UploadPart> {
+    const session = await this.openSession(actor, id);
+    if (!Number.isInteger(number) || number < 1 || number > session.partCount) {
+      throw errors.validation(`part number must be from 1 to ${session.partCount}`, { part: number, part_count: session.partCount });
+    }
+    const expected = declaredSha256 === undefined ? undefined : normalisePartSha(declaredSha256);
+    const expectedSize = number < session.partCount ? session.partSize : session.size - (session.partCount - 1) * session.partSize;
+    const stored = await this.deps.blobs.putPart(handle(session), number, expectedSize, body);
+    if (expected !== undefined && expected !== stored.sha256) throw errors.partDigest(number, expected, stored.sha256);
+    const part: UploadPart = { number, size: stored.size, sha256: stored.sha256, etag: stored.etag, receivedAt: this.deps.clock.now() };
+    await this.deps.uow.read.uploads.putPart(id, part);
+    return part;
+  }
+
+  /** Assembles the parts; the blob exists only if the whole digest checks out. */
+  async completeUpload(actor: Actor, id: string): Promise<BlobInfo & { upload_id: string }> {
+    const session = await this.ownSession(actor, id);
+    if (session.status === 'completed' && session.digest) return { digest: session.digest, size: session.size, upload_id: id };
+    if (session.status !== 'open') throw errors.uploadNotOpen(id, session.status);
+    const { parts, missing } = await this.state(session);
+    if (missing.length > 0) throw errors.uploadIncomplete(id, missing);
+    let blob: BlobInfo;
+    try {
+      blob = await this.deps.blobs.completeUpload(handle(session), parts.map((p) => ({ number: p.number, etag: p.etag })), {
+        expectedDigest: session.sha256 ?? undefined, claim: this.claim(true),
+      });
+    } catch (err) {
+      if (err instanceof ModelgateError && err.code === 'DIGEST_MISMATCH') {
+        // Every part matched what arrived, so the declared digest names other bytes: nothing to resume.
+        await this.deps.blobs.abortUpload(handle(session)).catch(() => {});
+        await this.deps.uow.read.uploads.setStatus(id, 'aborted', this.deps.clock.now());
+      }
+      throw err;
+    }
+    await this.deps.uow.read.uploads.setStatus(id, 'completed', this.deps.clock.now(), blob.digest);
+    return { ...blob, upload_id: id };
+  }
+
+  async abortUpload(actor: Actor, id: string): Promise<void> {
+    const session = await this.ownSession(actor, id);
+    if (session.status !== 'open') return;
+    await this.deps.uow.read.uploads.setStatus(id, 'aborted', this.deps.clock.now());
+    await this.deps.blobs.abortUpload(handle(session));
+  }
+
+  /** Refuses bytes that would not fit: larger than one blob may be, or beyond the store's quota. */
+  async checkRoom(size: number): Promise<void> {
+    const { maxBlobBytes, maxStoreBytes } = this.deps.limits;
+    if (size > maxBlobBytes) throw errors.blobTooLarge(size, maxBlobBytes);
+    if (maxStoreBytes > 0) {
+      const used = await this.deps.uow.read.blobRecords.committedBytes();
+      if (used + size > maxStoreBytes) throw errors.quotaExceeded(size, used, maxStoreBytes);
+    }
+  }
+
+  /**
+   * Records a verified blob before it becomes visible. A blob being garbage-collected at
+   * that moment is waited for, then recorded anew.
+   */
+  private claim(reserved: boolean): ClaimBlob {
+    return async (info) => {
+      const existing = await this.deps.uow.read.blobRecords.get(info.digest);
+      // Bytes already stored take no new room; a session reserved its room when it opened.
+      if (!existing && !reserved) await this.checkRoom(info.size);
+      for (let attempt = 0; attempt < 50; attempt++) {
+        if (await this.deps.uow.read.blobRecords.claim(info.digest, info.size, this.deps.clock.now())) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new ModelgateError('UNAVAILABLE', `blob ${info.digest} is being garbage-collected; upload it again in a moment`, { digest: info.digest });
+    };
+  }
+
+  private partSizeFor(size: number, requested?: number): number {
+    const min = Math.max(this.deps.blobs.minPartSize, Math.ceil(size / MAX_PARTS));
+    if (requested !== undefined) {
+      if (!Number.isSafeInteger(requested) || requested < min || requested > MAX_PART_SIZE) {
+        throw errors.validation(`part_size must be from ${min} to ${MAX_PART_SIZE} bytes for a ${size}-byte upload`, { min, max: MAX_PART_SIZE });
+      }
+      return requested;
+    }
+    return Math.max(DEFAULT_PART_SIZE, Math.ceil(min / MiB) * MiB);
+  }
+
+  private async ownSession(actor: Actor, id: string): Promise<UploadSession> {
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw errors.uploadNotFound(id);
+    const session = await this.deps.uow.read.uploads.get(id);
+    // Someone else's session is as invisible as a missing one.
+    if (!session || (session.createdBy !== actor.username && !hasRole(actor, 'admin'))) throw errors.uploadNotFound(id);
+    return session;
+  }
+
+  private async openSession(actor: Actor, id: string): Promise<UploadSession> {
+    const session = await this.ownSession(actor, id);
+    if (session.status === 'open' && session.expiresAt <= this.deps.clock.now()) throw errors.uploadNotOpen(id, 'expired');
+    if (session.status !== 'open') throw errors.uploadNotOpen(id, session.status);
+    return session;
+  }
+
+  private async state(session: UploadSession): Promise<UploadState> {
+    const parts = await this.deps.uow.read.uploads.parts(session.id);
+    const have = new Set(parts.map((p) => p.number));
+    return { session, parts, missing: range(1, session.partCount).filter((n) => !have.has(n)) };
+  }
+}
+
+export function handle(session: UploadSession): UploadHandle {
+  return { id: session.id, size: session.size, partSize: session.partSize, backendRef: session.backendRef };
+}
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let n = from; n <= to; n++) out.push(n);
+  return out;
 }
 
 /** Accepts `sha256:<hex>` or a bare hex digest. */
 export function normaliseDigest(digest: string): string {
   return digest.startsWith('sha256:') ? digest : `sha256:${digest}`;
+}
+
+function normalisePartSha(sha: string): string {
+  const hex = sha.startsWith('sha256:') ? sha.slice(7) : sha;
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw errors.validation(`part sha256 ${JSON.stringify(sha.slice(0, 80))} must be 64 lowercase hex digits`);
+  return hex;
 }

@@ -10,6 +10,7 @@ import { ModelgateError, errors } from '../errors.js';
 import type { RequestContext } from '../journal.js';
 import { checkFilePath, checkMetricName } from '../names.js';
 import type { Actor, Artifact, Experiment, ManifestFile, Run, RunMetric } from '../types.js';
+import { BlobService } from './blob-service.js';
 
 const ARTIFACT_ROOT = 'mlflow-artifacts:/';
 const MAX_MANIFEST = 10_000;
@@ -119,9 +120,11 @@ export class TrackingService {
   async putArtifact(ctx: RequestContext, path: string, body: AsyncIterable<Uint8Array>): Promise<Artifact> {
     requireRole(ctx.actor, 'contributor', 'uploading an artifact');
     const clean = checkFilePath(path);
-    const blob = await this.deps.blobs.put(body, { maxBytes: this.deps.limits.maxBlobBytes });
+    const blob = await new BlobService(this.deps).store(body);
     const artifact: Artifact = { path: clean, digest: blob.digest, size: blob.size };
     await change(this.deps, ctx, async (repos, log) => {
+      const gone = await repos.blobRecords.reference([blob.digest], this.deps.clock.now());
+      if (gone.length > 0) throw errors.blobNotFound(blob.digest);
       await repos.tracking.putArtifact(artifact, ctx.actor.username, this.deps.clock.now());
       log.record({ action: 'artifact.uploaded', resource: `artifacts/${clean}`, subject: '', changes: { digest: blob.digest, size: blob.size }, data: { artifact } });
     });

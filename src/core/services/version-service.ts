@@ -64,8 +64,11 @@ export class VersionService {
       const model = await lockModel(repos, modelName);
       if (model.archived) throw errors.modelArchived(model.name);
       const parents = await resolveParents(repos, lineage);
-      const number = await repos.models.takeVersionNumber(model.id);
       const now = this.deps.clock.now();
+      // Inside the transaction, so garbage collection cannot take a blob this version is about to point to.
+      const gone = await repos.blobRecords.reference(manifest.files.map((f) => f.digest), now);
+      if (gone.length > 0) throw new ModelgateError('BLOB_NOT_FOUND', `blob ${gone[0]} is no longer stored; upload it again`, { digest: gone[0] });
+      const number = await repos.models.takeVersionNumber(model.id);
       await repos.versions.insert({
         id: this.deps.ids.uuid(),
         modelId: model.id,

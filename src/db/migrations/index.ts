@@ -9,6 +9,7 @@ import * as webhooks from './2026-11-26-03-webhooks.js';
 import * as lineage from './2026-11-26-04-lineage.js';
 import * as deployments from './2026-11-26-05-deployments.js';
 import * as tracking from './2026-11-26-06-tracking.js';
+import * as uploads from './2026-11-26-07-uploads.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-26-01-initial': initial,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-26-04-lineage': lineage,
   '2026-11-26-05-deployments': deployments,
   '2026-11-26-06-tracking': tracking,
+  '2026-11-26-07-uploads': uploads,
 };

@@ -2,9 +2,45 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ModelgateError } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
+import type { UploadState } from '../../core/services/blob-service.js';
+import { ctx } from '../auth.js';
 import { replies } from '../schemas.js';
 
 const BlobReply = Type.Object({ digest: Type.String(), size: Type.Integer() });
+const Sha256Query = Type.Object({ sha256: Type.Optional(Type.String({ maxLength: 80 })) }, { additionalProperties: false });
+const UploadId = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const PartReply = Type.Object({ number: Type.Integer(), size: Type.Integer(), sha256: Type.String(), received_at: Type.String() });
+const UploadReply = Type.Object({
+  upload_id: Type.String(),
+  status: Type.String(),
+  size: Type.Integer(),
+  part_size: Type.Integer(),
+  part_count: Type.Integer(),
+  sha256: Type.Union([Type.String(), Type.Null()]),
+  digest: Type.Union([Type.String(), Type.Null()]),
+  created_by: Type.String(),
+  created_at: Type.String(),
+  expires_at: Type.String(),
+  parts: Type.Array(PartReply),
+  missing_parts: Type.Array(Type.Integer()),
+});
+
+function presentUpload({ session, parts, missing }: UploadState) {
+  return {
+    upload_id: session.id, status: session.status, size: session.size, part_size: session.partSize, part_count: session.partCount,
+    sha256: session.sha256, digest: session.digest, created_by: session.createdBy, created_at: session.createdAt, expires_at: session.expiresAt,
+    parts: parts.map((p) => ({ number: p.number, size: p.size, sha256: p.sha256, received_at: p.receivedAt })),
+    missing_parts: missing,
+  };
+}
+
+function streamBody(request: { headers: Record<string, string | string[] | undefined>; body: unknown; raw: AsyncIterable<Uint8Array> }): AsyncIterable<Uint8Array> {
+  const type = request.headers['content-type'];
+  if (type !== undefined && !String(type).startsWith('application/octet-stream')) {
+    throw new ModelgateError('UNSUPPORTED_MEDIA_TYPE', 'upload the bytes as application/octet-stream');
+  }
+  return (request.body as AsyncIterable<Uint8Array> | undefined) ?? request.raw;
+}
 
 export function blobRoutes(registry: Registry): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -14,20 +50,88 @@ export function blobRoutes(registry: Registry): FastifyPluginAsyncTypebox {
 
     app.post('/blobs', {
       schema: {
-        summary: 'Upload bytes; stored under their sha256',
+        summary: 'Upload bytes in one request; stored under their sha256',
         tags: ['blobs'],
-        querystring: Type.Object({ sha256: Type.Optional(Type.String({ maxLength: 80 })) }, { additionalProperties: false }),
+        querystring: Sha256Query,
         response: replies({ 201: BlobReply }),
       },
     }, async (request, reply) => {
-      const type = request.headers['content-type'];
-      if (type !== undefined && !type.startsWith('application/octet-stream')) {
-        throw new ModelgateError('UNSUPPORTED_MEDIA_TYPE', 'upload the bytes as application/octet-stream');
-      }
-      const body = (request.body as AsyncIterable<Uint8Array> | undefined) ?? request.raw;
-      const blob = await registry.blobs.upload(request.actor, body, request.query.sha256);
+      const body = streamBody(request);
+      const length = request.headers['content-length'];
+      const declared = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+      const blob = await registry.blobs.upload(request.actor, body, request.query.sha256, declared);
       return reply.status(201).send(blob);
     });
+
+    app.post('/uploads', {
+      schema: {
+        summary: 'Start a resumable upload (or resume the caller\'s open one for the same sha256 and size)',
+        tags: ['blobs'],
+        body: Type.Object({
+          size: Type.Integer({ minimum: 0 }),
+          sha256: Type.Optional(Type.String({ maxLength: 80 })),
+          part_size: Type.Optional(Type.Integer({ minimum: 1 })),
+        }, { additionalProperties: false }),
+        response: replies({ 200: UploadReply, 201: UploadReply }),
+      },
+    }, async (request, reply) => {
+      const state = await registry.blobs.startUpload(request.actor, { size: request.body.size, sha256: request.body.sha256, partSize: request.body.part_size });
+      return reply.status(state.resumed ? 200 : 201).send(presentUpload(state));
+    });
+
+    app.get('/uploads/:id', {
+      schema: { summary: 'An upload session: which parts the server has and which are missing', tags: ['blobs'], params: UploadId, response: replies({ 200: UploadReply }) },
+    }, async (request) => presentUpload(await registry.blobs.getUpload(request.actor, request.params.id)));
+
+    app.put('/uploads/:id/parts/:number', {
+      schema: {
+        summary: 'Send one part (any order, in parallel); `sha256` checks the part',
+        tags: ['blobs'],
+        params: Type.Object({ id: Type.String({ maxLength: 64 }), number: Type.Integer({ minimum: 1, maximum: 10000 }) }),
+        querystring: Sha256Query,
+        response: replies({ 200: PartReply }),
+      },
+    }, async (request) => {
+      const part = await registry.blobs.putPart(request.actor, request.params.id, request.params.number, streamBody(request), request.query.sha256);
+      return { number: part.number, size: part.size, sha256: part.sha256, received_at: part.receivedAt };
+    });
+
+    app.post('/uploads/:id/complete', {
+      schema: {
+        summary: 'Assemble the parts; the blob exists only if the whole sha256 matches',
+        tags: ['blobs'],
+        params: UploadId,
+        response: replies({ 201: Type.Object({ digest: Type.String(), size: Type.Integer(), upload_id: Type.String() }) }),
+      },
+    }, async (request, reply) => reply.status(201).send(await registry.blobs.completeUpload(request.actor, request.params.id)));
+
+    app.delete('/uploads/:id', {
+      schema: { summary: 'Abort an upload session and discard its parts', tags: ['blobs'], params: UploadId, response: replies({ 204: Type.Null() }) },
+    }, async (request, reply) => {
+      await registry.blobs.abortUpload(request.actor, request.params.id);
+      return reply.status(204).send(null);
+    });
+
+    app.post('/admin/gc', {
+      schema: {
+        summary: 'Collect garbage: blobs nothing references, expired upload sessions, temporary files (admin)',
+        tags: ['blobs'],
+        body: Type.Optional(Type.Object({
+          dry_run: Type.Optional(Type.Boolean()),
+          grace_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 * 86400 })),
+        }, { additionalProperties: false })),
+      },
+    }, async (request) => registry.blobMaintenance.gc(ctx(request), {
+      dryRun: request.body?.dry_run, graceMs: request.body?.grace_seconds === undefined ? undefined : request.body.grace_seconds * 1000,
+    }));
+
+    app.get('/admin/verify-blobs', {
+      schema: {
+        summary: 'Rehash every referenced blob (or one model\'s) and report any missing or corrupt (approver)',
+        tags: ['blobs'],
+        querystring: Type.Object({ model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }, { additionalProperties: false }),
+      },
+    }, async (request) => registry.blobMaintenance.verify(ctx(request), { model: request.query.model }));
 
     app.get('/blobs/:digest', {
       schema: {
@@ -39,6 +143,9 @@ export function blobRoutes(registry: Registry): FastifyPluginAsyncTypebox {
       const info = await registry.blobs.stat(request.params.digest);
       const hex = info.digest.slice('sha256:'.length);
       const b64 = Buffer.from(hex, 'hex').toString('base64');
+      reply.header('etag', `"${info.digest}"`).header('digest', `sha-256=${b64}`).header('repr-digest', `sha-256=:${b64}:`);
+      const presigned = await registry.blobs.downloadUrl(info.digest);
+      if (presigned) return reply.header('cache-control', 'no-store').redirect(presigned, 302);
       reply
         .header('content-type', 'application/octet-stream')
         .header('accept-ranges', 'bytes')

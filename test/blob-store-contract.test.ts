@@ -1,0 +1,152 @@
+/**
+ * One contract for every BlobStore backend: the local directory and S3 (against s3rver on
+ * loopback). Whatever the backend, a blob is claimed before it is visible, never visible
+ * partial or wrong, and an upload session assembles exactly its parts.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '../src/blobs/fs-blob-store.js';
+import { S3BlobStore } from '../src/blobs/s3-blob-store.js';
+import type { BlobInfo, BlobStore, UploadHandle } from '../src/core/ports.js';
+import { startS3, type TestS3 } from './helpers/s3.js';
+
+const digest = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+async function* chunks(bytes: Uint8Array, size = 64 * 1024): AsyncIterable<Uint8Array> {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+async function collect(stream: AsyncIterable<Uint8Array> | null): Promise<Buffer> {
+  if (!stream) throw new Error('no stream');
+  const parts: Uint8Array[] = [];
+  for await (const c of stream) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+interface Backend {
+  name: string;
+  make(): Promise<{ store: BlobStore & { cleanTemp(before: Date): Promise<{ files: number; bytes: number }> }; tempDir: string; close(): Promise<void> }>;
+}
+
+let s3: TestS3;
+const backends: Backend[] = [
+  {
+    name: 'local directory',
+    make: async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'modelgate-fs-'));
+      const store = new FsBlobStore(dir);
+      await store.init();
+      return { store, tempDir: join(dir, 'tmp'), close: () => rm(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 's3 (s3rver)',
+    make: async () => {
+      const spool = await mkdtemp(join(tmpdir(), 'modelgate-spool-'));
+      const store = new S3BlobStore({ bucket: s3.bucket, prefix: `contract-${randomUUID().slice(0, 8)}/`, endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, presignSeconds: 0, spoolDir: spool });
+      await store.init();
+      return { store, tempDir: spool, close: () => rm(spool, { recursive: true, force: true }) };
+    },
+  },
+];
+
+beforeAll(async () => { s3 = await startS3(); });
+afterAll(async () => s3?.close());
+
+describe.each(backends)('BlobStore contract: $name', (backend) => {
+  let store: Awaited<ReturnType<Backend['make']>>['store'];
+  let tempDir: string;
+  let close: () => Promise<void>;
+  const claimed: BlobInfo[] = [];
+  const claim = async (info: BlobInfo) => {
+    // Claimed before visible: at this moment a new blob cannot be read yet.
+    if (!claimed.some((c) => c.digest === info.digest)) expect(await store.stat(info.digest)).toBeNull();
+    claimed.push(info);
+  };
+
+  beforeAll(async () => ({ store, tempDir, close } = await backend.make()));
+  afterAll(async () => close?.());
+
+  it('stores bytes under their sha256, claims them first, and reads them whole or by range', async () => {
+    const bytes = randomBytes(300 * 1024);
+    const info = await store.put(chunks(bytes), { maxBytes: 1 << 30, claim });
+    expect(info).toEqual({ digest: digest(bytes), size: bytes.length });
+    expect(claimed.at(-1)).toEqual(info);
+    expect(await store.stat(info.digest)).toEqual(info);
+    expect((await collect(await store.read(info.digest))).equals(bytes)).toBe(true);
+    expect((await collect(await store.read(info.digest, { start: 10, end: 19 }))).equals(bytes.subarray(10, 20))).toBe(true);
+    // The same bytes again: same digest, still one blob.
+    expect(await store.put(chunks(bytes), { maxBytes: 1 << 30, claim })).toEqual(info);
+    const listed = [];
+    for await (const b of store.list()) listed.push(b.digest);
+    expect(listed).toContain(info.digest);
+  });
+
+  it('keeps nothing when the digest is wrong or the bytes are too many', async () => {
+    const bytes = randomBytes(1000);
+    const before = claimed.length;
+    await expect(store.put(chunks(bytes), { expectedDigest: digest(randomBytes(4)), maxBytes: 1 << 30, claim })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await expect(store.put(chunks(bytes, 100), { maxBytes: 500, claim })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(claimed.length).toBe(before);
+    expect(await store.stat(digest(bytes))).toBeNull();
+    expect(await store.read(digest(bytes))).toBeNull();
+  });
+
+  it('deletes, idempotently', async () => {
+    const info = await store.put(chunks(randomBytes(100)), { maxBytes: 1 << 30, claim });
+    await store.delete(info.digest);
+    await store.delete(info.digest);
+    expect(await store.stat(info.digest)).toBeNull();
+  });
+
+  it('assembles a session from parts sent in any order, and checks the whole digest', async () => {
+    const partSize = store.minPartSize;
+    const bytes = randomBytes(2 * partSize + 1000);
+    const id = randomUUID();
+    const upload: UploadHandle = { id, size: bytes.length, partSize, backendRef: await store.startUpload(id, bytes.length, partSize) };
+    const sizes = [partSize, partSize, 1000];
+    const stored = await Promise.all([3, 1, 2].map(async (n) => ({ n, part: await store.putPart(upload, n, sizes[n - 1]!, chunks(bytes.subarray((n - 1) * partSize, (n - 1) * partSize + sizes[n - 1]!))) })));
+    for (const { n, part } of stored) {
+      expect(part.size).toBe(sizes[n - 1]);
+      expect(part.sha256).toBe(digest(bytes.subarray((n - 1) * partSize, (n - 1) * partSize + sizes[n - 1]!)).slice(7));
+    }
+    // A part of the wrong length is refused.
+    await expect(store.putPart(upload, 3, 1000, chunks(randomBytes(999)))).rejects.toMatchObject({ code: 'PART_SIZE_MISMATCH' });
+    await store.putPart(upload, 3, 1000, chunks(bytes.subarray(2 * partSize)));
+    const parts = stored.map(({ n, part }) => ({ number: n, etag: part.etag })).sort((a, b) => a.number - b.number);
+    const info = await store.completeUpload(upload, n3(parts, await store.putPart(upload, 3, 1000, chunks(bytes.subarray(2 * partSize)))), { expectedDigest: digest(bytes), claim });
+    expect(info).toEqual({ digest: digest(bytes), size: bytes.length });
+    expect((await collect(await store.read(info.digest))).equals(bytes)).toBe(true);
+  });
+
+  it('refuses to publish a session whose bytes do not match the declared digest', async () => {
+    const bytes = randomBytes(1000);
+    const id = randomUUID();
+    const upload: UploadHandle = { id, size: bytes.length, partSize: store.minPartSize, backendRef: await store.startUpload(id, bytes.length, store.minPartSize) };
+    const part = await store.putPart(upload, 1, 1000, chunks(bytes));
+    await expect(store.completeUpload(upload, [{ number: 1, etag: part.etag }], { expectedDigest: digest(randomBytes(3)), claim })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    expect(await store.stat(digest(bytes))).toBeNull();
+    await store.abortUpload(upload);
+    await store.abortUpload(upload);
+  });
+
+  it('cleans temporary files older than a moment, and only those', async () => {
+    const old = join(tempDir, 'old.part');
+    const fresh = join(tempDir, 'fresh.part');
+    await writeFile(old, 'x');
+    await writeFile(fresh, 'y');
+    await utimes(old, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    const cleaned = await store.cleanTemp(new Date(Date.now() - 60_000));
+    expect(cleaned.files).toBeGreaterThanOrEqual(1);
+    const { readdir } = await import('node:fs/promises');
+    const left = await readdir(tempDir);
+    expect(left).toContain('fresh.part');
+    expect(left).not.toContain('old.part');
+  });
+});
+
+/** The parts list with part 3's latest tag (S3 keeps the last upload of a part number). */
+function n3(parts: Array<{ number: number; etag: string }>, latest: { etag: string }) {
+  return parts.map((p) => (p.number === 3 ? { number: 3, etag: latest.etag } : p));
+}

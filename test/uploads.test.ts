@@ -1,0 +1,219 @@
+/**
+ * Resumable uploads, quotas, garbage collection and verification, over HTTP against the real
+ * server on each database: parts in any order and in parallel, sessions that survive a
+ * restart, checksums per part and for the whole, and collection that never takes bytes a
+ * version points to.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelgateClient } from '../src/sdk/client.js';
+import { DIALECTS, expectApiError, startTestServer, type TestServer } from './helpers/harness.js';
+
+const KiB = 1024;
+const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const part = (bytes: Uint8Array, n: number, size: number) => bytes.subarray((n - 1) * size, Math.min(bytes.length, n * size));
+
+describe.each(DIALECTS)('resumable uploads on $name', ({ name: dialect }) => {
+  let t: TestServer;
+  let dev: ModelgateClient;
+
+  beforeAll(async () => {
+    t = await startTestServer(dialect, { uploadTtl: '1h' });
+    dev = await t.as('contributor', 'uploader');
+    await t.admin.createModel({ name: 'big-model' });
+  });
+  afterAll(async () => t?.close());
+
+  it('takes parts in any order and in parallel, says what it has, and checks the whole digest', async () => {
+    const bytes = randomBytes(300 * KiB + 17);
+    const session = await dev.startUpload({ size: bytes.length, sha256: sha(bytes), part_size: 64 * KiB });
+    expect(session).toMatchObject({ status: 'open', part_size: 64 * KiB, part_count: 5, missing_parts: [1, 2, 3, 4, 5], parts: [] });
+
+    await Promise.all([5, 2, 4].map((n) => dev.uploadPart(session.upload_id, n, part(bytes, n, 64 * KiB), { sha256: sha(part(bytes, n, 64 * KiB)) })));
+    const halfway = await dev.getUpload(session.upload_id);
+    expect(halfway.missing_parts).toEqual([1, 3]);
+    expect(halfway.parts.map((p) => [p.number, p.size])).toEqual([[2, 65536], [4, 65536], [5, 44 * KiB + 17]]);
+    await expectApiError(dev.completeUpload(session.upload_id), 409, 'UPLOAD_INCOMPLETE');
+
+    await Promise.all([1, 3].map((n) => dev.uploadPart(session.upload_id, n, part(bytes, n, 64 * KiB))));
+    const blob = await dev.completeUpload(session.upload_id);
+    expect(blob).toMatchObject({ digest: `sha256:${sha(bytes)}`, size: bytes.length });
+    // Completing twice answers the same blob; the bytes download intact.
+    expect((await dev.completeUpload(session.upload_id)).digest).toBe(blob.digest);
+    expect(Buffer.from(await dev.downloadBlob(blob.digest)).equals(bytes)).toBe(true);
+    const version = await dev.createVersion('big-model', { files: [{ path: 'weights.bin', digest: blob.digest, size: blob.size }] });
+    expect(version.files[0]?.digest).toBe(blob.digest);
+  });
+
+  it('keeps a session across a server restart, and resumes it when started again with the same sha256', async () => {
+    const bytes = randomBytes(200 * KiB);
+    const first = await dev.startUpload({ size: bytes.length, sha256: sha(bytes), part_size: 64 * KiB });
+    await dev.uploadPart(first.upload_id, 1, part(bytes, 1, 64 * KiB));
+    await dev.uploadPart(first.upload_id, 3, part(bytes, 3, 64 * KiB));
+    await t.restart();
+    const again = await dev.startUpload({ size: bytes.length, sha256: sha(bytes) });
+    expect(again.upload_id).toBe(first.upload_id);
+    expect(again.missing_parts).toEqual([2, 4]);
+    // uploadResumable sends only what is missing.
+    const sent: number[] = [];
+    const blob = await dev.uploadResumable({
+      size: bytes.length, sha256: sha(bytes),
+      readPart: async (start, end) => { sent.push(start); return bytes.subarray(start, end); },
+    });
+    expect(sent.sort((a, b) => a - b)).toEqual([64 * KiB, 3 * 64 * KiB]);
+    expect(blob.digest).toBe(`sha256:${sha(bytes)}`);
+    expect((await dev.getUpload(first.upload_id)).status).toBe('completed');
+  });
+
+  it('refuses a part whose bytes do not match its checksum, and records nothing for it', async () => {
+    const bytes = randomBytes(128 * KiB);
+    const s = await dev.startUpload({ size: bytes.length, part_size: 64 * KiB });
+    await expectApiError(dev.uploadPart(s.upload_id, 1, part(bytes, 1, 64 * KiB), { sha256: sha(part(bytes, 2, 64 * KiB)) }), 422, 'PART_DIGEST_MISMATCH');
+    expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([1, 2]);
+    // A part of the wrong length, short or long, is refused too.
+    await expectApiError(dev.uploadPart(s.upload_id, 1, bytes.subarray(0, 1000)), 400, 'PART_SIZE_MISMATCH');
+    await expectApiError(dev.uploadPart(s.upload_id, 2, bytes), 400, 'PART_SIZE_MISMATCH');
+    await expectApiError(dev.uploadPart(s.upload_id, 3, bytes.subarray(0, 10)), 400, 'VALIDATION_FAILED');
+    expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([1, 2]);
+  });
+
+  it('refuses to complete when the whole digest differs: no blob appears and the session ends', async () => {
+    const bytes = randomBytes(100 * KiB);
+    const declared = sha(randomBytes(10));
+    const s = await dev.startUpload({ size: bytes.length, sha256: declared, part_size: 64 * KiB });
+    await dev.uploadPart(s.upload_id, 1, part(bytes, 1, 64 * KiB));
+    await dev.uploadPart(s.upload_id, 2, part(bytes, 2, 64 * KiB));
+    await expectApiError(dev.completeUpload(s.upload_id), 422, 'DIGEST_MISMATCH');
+    await expectApiError(dev.blobInfo(`sha256:${sha(bytes)}`), 404, 'BLOB_NOT_FOUND');
+    expect((await dev.getUpload(s.upload_id)).status).toBe('aborted');
+    await expectApiError(dev.uploadPart(s.upload_id, 1, part(bytes, 1, 64 * KiB)), 409, 'UPLOAD_NOT_OPEN');
+  });
+
+  it('does not record a part whose connection dropped halfway, and takes it again afterwards', async () => {
+    const bytes = randomBytes(128 * KiB);
+    const s = await dev.startUpload({ size: bytes.length, part_size: 64 * KiB });
+    const url = new URL(`${t.url}/api/v1/uploads/${s.upload_id}/parts/1`);
+    await new Promise<void>((resolve) => {
+      const req = http.request(url, { method: 'PUT', headers: { authorization: `Bearer ${(dev as unknown as { token: string }).token}`, 'content-type': 'application/octet-stream', 'content-length': String(64 * KiB) } });
+      req.on('error', () => resolve());
+      req.on('response', () => resolve());
+      req.write(part(bytes, 1, 64 * KiB).subarray(0, 20 * KiB));
+      setTimeout(() => { req.destroy(); resolve(); }, 200);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([1, 2]);
+    await dev.uploadPart(s.upload_id, 1, part(bytes, 1, 64 * KiB));
+    await dev.uploadPart(s.upload_id, 2, part(bytes, 2, 64 * KiB));
+    expect((await dev.completeUpload(s.upload_id)).digest).toBe(`sha256:${sha(bytes)}`);
+  });
+
+  it('keeps sessions private to their creator, and aborts them on request', async () => {
+    const s = await dev.startUpload({ size: 10 });
+    const other = await t.as('contributor', 'someone-else');
+    await expectApiError(other.getUpload(s.upload_id), 404, 'UPLOAD_NOT_FOUND');
+    await expectApiError(other.uploadPart(s.upload_id, 1, new Uint8Array(10)), 404, 'UPLOAD_NOT_FOUND');
+    const viewer = await t.as('viewer', 'just-looking');
+    await expectApiError(viewer.startUpload({ size: 10 }), 403, 'ROLE_REQUIRED');
+    await dev.abortUpload(s.upload_id);
+    expect((await dev.getUpload(s.upload_id)).status).toBe('aborted');
+    await expectApiError(dev.uploadPart(s.upload_id, 1, new Uint8Array(10)), 409, 'UPLOAD_NOT_OPEN');
+    expect(await readdir(join(t.dataDir, 'blobs', 'uploads'))).not.toContain(`${s.upload_id}.data`);
+  });
+});
+
+describe.each(DIALECTS)('quotas, garbage collection and verification on $name', ({ name: dialect }) => {
+  let t: TestServer;
+
+  beforeAll(async () => {
+    t = await startTestServer(dialect, { maxBlobSize: '1M', maxStoreSize: '3M', uploadTtl: '2s' });
+    await t.admin.createModel({ name: 'kept' });
+  });
+  afterAll(async () => t?.close());
+
+  it('refuses a blob over the size limit (413) and bytes beyond the store quota (507), keeping nothing', async () => {
+    await expectApiError(t.admin.startUpload({ size: 2 * 1024 * KiB }), 413, 'PAYLOAD_TOO_LARGE');
+    await expectApiError(t.admin.uploadBlob(randomBytes(1024 * KiB + 1)), 413, 'PAYLOAD_TOO_LARGE');
+    const a = await t.admin.startUpload({ size: 1000 * KiB });
+    const b = await t.admin.startUpload({ size: 1000 * KiB });
+    await t.admin.uploadBlob(randomBytes(900 * KiB));
+    // Two open sessions reserve their declared sizes: a third megabyte no longer fits.
+    const refused = t.admin.startUpload({ size: 1000 * KiB });
+    await expectApiError(refused, 507, 'STORAGE_QUOTA_EXCEEDED');
+    await t.admin.abortUpload(a.upload_id);
+    await t.admin.abortUpload(b.upload_id);
+    await t.admin.collectGarbage({ grace_seconds: 0 });
+  });
+
+  it('collects unreferenced blobs, deleted development versions\' bytes and expired sessions, never referenced ones', async () => {
+    const kept = await t.admin.uploadBlob(randomBytes(10 * KiB));
+    await t.admin.createVersion('kept', { files: [{ path: 'w.bin', digest: kept.digest, size: kept.size }] });
+    const orphan = await t.admin.uploadBlob(randomBytes(10 * KiB));
+    const dropped = await t.admin.uploadBlob(randomBytes(10 * KiB));
+    const doomed = await t.admin.createVersion('kept', { files: [{ path: 'w.bin', digest: dropped.digest, size: dropped.size }] });
+    await t.admin.deleteVersion('kept', doomed.version);
+    const session = await t.admin.startUpload({ size: 100 });
+    await writeFile(join(t.dataDir, 'blobs', 'tmp', 'crashed.part'), randomBytes(100));
+
+    // Within the grace period nothing is touched; a dry run says what would go.
+    const quiet = await t.admin.collectGarbage({});
+    expect(quiet.blobs_removed).toBe(0);
+    const dry = await t.admin.collectGarbage({ dry_run: true, grace_seconds: 0 });
+    expect(dry.removed.sort()).toEqual([orphan.digest, dropped.digest].sort());
+    await t.admin.blobInfo(orphan.digest);
+
+    await new Promise((r) => setTimeout(r, 2100)); // the session's 2 s lifetime
+    const gc = await t.admin.collectGarbage({ grace_seconds: 0 });
+    expect(gc.removed.sort()).toEqual([orphan.digest, dropped.digest].sort());
+    expect(gc).toMatchObject({ blobs_removed: 2, bytes_removed: 20 * KiB, sessions_expired: 1, temp_files_removed: 1 });
+    await expectApiError(t.admin.blobInfo(orphan.digest), 404, 'BLOB_NOT_FOUND');
+    await expectApiError(t.admin.blobInfo(dropped.digest), 404, 'BLOB_NOT_FOUND');
+    expect((await t.admin.blobInfo(kept.digest)).size).toBe(10 * KiB);
+    expect((await t.admin.getUpload(session.upload_id)).status).toBe('expired');
+    const audit = await t.admin.listAudit({ action: 'blobs.collected' });
+    expect(audit.entries[0]?.changes).toMatchObject({ blobs: 2, bytes: 20 * KiB });
+    // Only admins collect.
+    const approver = await t.as('approver', 'not-an-admin');
+    await expectApiError(approver.collectGarbage({}), 403, 'ROLE_REQUIRED');
+  });
+
+  it('never collects a blob that a version being created at the same moment points to', async () => {
+    for (let round = 0; round < 10; round++) {
+      const blobs = await Promise.all(Array.from({ length: 4 }, () => t.admin.uploadBlob(randomBytes(1024))));
+      const creates = blobs.map((b, i) => t.admin.createVersion('kept', { files: [{ path: `r${round}-${i}.bin`, digest: b.digest, size: b.size }] })
+        .then((v) => ({ ok: true as const, v }), (err: { code?: string }) => ({ ok: false as const, code: err.code })));
+      const gcs = [t.admin.collectGarbage({ grace_seconds: 0 }), t.admin.collectGarbage({ grace_seconds: 0 })];
+      const results = await Promise.all(creates);
+      await Promise.all(gcs);
+      for (const r of results) {
+        if (!r.ok) {
+          expect(r.code).toBe('BLOB_NOT_FOUND'); // collected first: the version was refused, not created broken
+          continue;
+        }
+        for (const f of r.v.files) expect((await t.admin.blobInfo(f.digest)).size).toBe(1024);
+      }
+    }
+    const report = await t.admin.verifyBlobs();
+    expect(report.ok).toBe(true);
+  });
+
+  it('verify rehashes every referenced blob and names the missing and the corrupt', async () => {
+    const good = await t.admin.uploadBlob(randomBytes(5 * KiB));
+    const bad = await t.admin.uploadBlob(randomBytes(5 * KiB));
+    const gone = await t.admin.uploadBlob(randomBytes(5 * KiB));
+    await t.admin.createModel({ name: 'checked' });
+    const v = await t.admin.createVersion('checked', { files: [good, bad, gone].map((b, i) => ({ path: `f${i}`, digest: b.digest, size: b.size })) });
+    expect((await t.admin.verifyBlobs('checked'))).toMatchObject({ ok: true, blobs_checked: 3, bytes_checked: 15 * KiB });
+    const path = (d: string) => join(t.dataDir, 'blobs', 'sha256', d.slice(7, 9), d.slice(7));
+    await writeFile(path(bad.digest), randomBytes(5 * KiB));
+    await rm(path(gone.digest));
+    const report = await t.admin.verifyBlobs('checked');
+    expect(report.ok).toBe(false);
+    expect(report.problems.map((p) => [p.digest, p.problem]).sort()).toEqual([[bad.digest, 'corrupt'], [gone.digest, 'missing']].sort());
+    expect(report.problems[0]?.used_by[0]).toMatch(new RegExp(`^checked/${v.version}:f[12]$`));
+    const viewer = await t.as('viewer', 'v-viewer');
+    await expectApiError(viewer.verifyBlobs(), 403, 'ROLE_REQUIRED');
+  });
+});
