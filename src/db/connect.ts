@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -37,7 +37,7 @@ export interface OpenOptions {
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<DbHandle> {
   const handle = isPostgresUrl(url) ? await openPostgres(url, options) : openSqlite(url);
   try {
-    await migrate(handle.db);
+    await migrate(handle.db, handle.kind);
   } catch (err) {
     await handle.close();
     throw err;
@@ -82,8 +82,15 @@ async function openPostgres(url: string, options: OpenOptions): Promise<DbHandle
   return { db, kind: 'postgres', capabilities: { rowLocks: true }, close: () => db.destroy() };
 }
 
-async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+async function migrate(db: Kysely<Database>, kind: 'sqlite' | 'postgres'): Promise<void> {
+  // On PostgreSQL the migrator must be told its schema: otherwise it takes a migration table
+  // in any other schema of the database for its own and never creates one here.
+  let migrationTableSchema: string | undefined;
+  if (kind === 'postgres') {
+    const row = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db);
+    migrationTableSchema = row.rows[0]?.schema;
+  }
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;
 }
