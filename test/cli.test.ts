@@ -385,6 +385,41 @@ describe('modelgate CLI on sqlite', () => {
     expect(spec.stderr).toContain('not reproducible yet: missing code commit');
   });
 
+  it('uploads a large file of a directory in parts, resuming an interrupted upload, then verifies and collects', async () => {
+    await t.admin.createModel({ name: 'large' });
+    const dir = join(home, 'large-model');
+    await mkdir(join(dir, 'sub'), { recursive: true });
+    const weights = new Uint8Array(40 * 1024 * 1024);
+    for (let i = 0; i < weights.length; i += 4096) weights[i] = (i / 4096) % 251;
+    await writeFile(join(dir, 'weights.bin'), weights);
+    await writeFile(join(dir, 'sub', 'config.json'), '{"layers": 3}');
+    // An earlier run that died after sending parts 1 and 3 of 5.
+    const earlier = await t.admin.startUpload({ size: weights.length, sha256: sha256(weights).slice(7) });
+    expect(earlier.part_count).toBe(5);
+    for (const n of [1, 3]) await t.admin.uploadPart(earlier.upload_id, n, weights.subarray((n - 1) * earlier.part_size, n * earlier.part_size));
+
+    const created = await json<Version>(['version', 'create', 'large', '--dir', dir]);
+    expect(created.files.map((f) => [f.path, f.size])).toEqual([['sub/config.json', 13], ['weights.bin', weights.length]]);
+    const resumed = await t.admin.getUpload(earlier.upload_id);
+    expect(resumed).toMatchObject({ status: 'completed', digest: sha256(weights) });
+    expect(resumed.parts.filter((p) => p.number === 1 || p.number === 3).every((p) => p.received_at < resumed.parts.find((q) => q.number === 2)!.received_at)).toBe(true);
+
+    expect(await ok(['verify', '--model', 'large'])).toMatch(/^ok:\s+yes$/m);
+    const orphan = await t.admin.uploadBlob(new TextEncoder().encode('nobody uses me'));
+    expect(await ok(['gc', '--dry-run', '--grace', '0'])).toMatch(/^would remove:\s+1 blob\(s\)/m);
+    expect(await json<{ removed: string[] }>(['gc', '--grace', '0'])).toMatchObject({ removed: [orphan.digest] });
+
+    const out = join(home, 'large-download');
+    await ok(['download', 'large@1', '--out', out]);
+    expect(Buffer.compare(await readFile(join(out, 'weights.bin')), Buffer.from(weights))).toBe(0);
+    const hex = sha256(weights).slice(7);
+    await writeFile(join(t.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex), 'tampered');
+    const broken = await cli(['verify']);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/corrupt\s+sha256:/);
+    expect(broken.stderr).toContain('error: BLOBS_DAMAGED');
+  });
+
   it('never sends the stored token to a server other than the one it was issued by', async () => {
     const nowhere = await closedPortUrl();
     const run = await cli(['--server', nowhere, 'whoami']);

@@ -51,9 +51,14 @@ export function stageCommands(program: Command): void {
 
   program.command('download')
     .description("download a version's files, checking each against its sha256")
-    .argument('<model>').argument('[ref]', 'production, staging, @<alias> or a version number', 'production')
+    .argument('<model>', 'a model name, or model@ref')
+    .argument('[ref]', 'production, staging, @<alias> or a version number', 'production')
     .option('--out <dir>', 'directory to write into (default ./<model>-v<version>)')
-    .action(async (model: string, ref: string, opts: { out?: string }, cmd: Command) => {
+    .action(async (spec: string, given: string, opts: { out?: string }, cmd: Command) => {
+      // `fraud@3` and `fraud 3` mean the same; a model name never contains '@'.
+      const at = spec.indexOf('@');
+      const model = at === -1 ? spec : spec.slice(0, at);
+      const ref = at === -1 ? given : spec.slice(at + 1);
       const ctx = await connect(cmd);
       const { resolved } = (await ctx.client.resolve(model, ref))!;
       if (resolved.files.length === 0) {
