@@ -5,7 +5,7 @@
  * version points to.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,11 +155,16 @@ describe.each(DIALECTS)('quotas, garbage collection and verification on $name', 
     const doomed = await t.admin.createVersion('kept', { files: [{ path: 'w.bin', digest: dropped.digest, size: dropped.size }] });
     await t.admin.deleteVersion('kept', doomed.version);
     const session = await t.admin.startUpload({ size: 100 });
-    await writeFile(join(t.dataDir, 'blobs', 'tmp', 'crashed.part'), randomBytes(100));
+    // A crashed upload's temporary file, two hours old (temporary files wait an hour whatever the grace).
+    const crashed = join(t.dataDir, 'blobs', 'tmp', 'crashed.part');
+    await writeFile(crashed, randomBytes(100));
+    await utimes(crashed, new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000));
+    await writeFile(join(t.dataDir, 'blobs', 'tmp', 'in-progress.part'), randomBytes(100));
 
     // Within the grace period nothing is touched; a dry run says what would go.
+    // (Temporary files left by a crash over an hour ago go at once.)
     const quiet = await t.admin.collectGarbage({});
-    expect(quiet.blobs_removed).toBe(0);
+    expect(quiet).toMatchObject({ blobs_removed: 0, temp_files_removed: 1 });
     const dry = await t.admin.collectGarbage({ dry_run: true, grace_seconds: 0 });
     expect(dry.removed.sort()).toEqual([orphan.digest, dropped.digest].sort());
     await t.admin.blobInfo(orphan.digest);
@@ -167,11 +172,12 @@ describe.each(DIALECTS)('quotas, garbage collection and verification on $name', 
     await new Promise((r) => setTimeout(r, 2100)); // the session's 2 s lifetime
     const gc = await t.admin.collectGarbage({ grace_seconds: 0 });
     expect(gc.removed.sort()).toEqual([orphan.digest, dropped.digest].sort());
-    expect(gc).toMatchObject({ blobs_removed: 2, bytes_removed: 20 * KiB, sessions_expired: 1, temp_files_removed: 1 });
+    expect(gc).toMatchObject({ blobs_removed: 2, bytes_removed: 20 * KiB, sessions_expired: 1, temp_files_removed: 0 });
     await expectApiError(t.admin.blobInfo(orphan.digest), 404, 'BLOB_NOT_FOUND');
     await expectApiError(t.admin.blobInfo(dropped.digest), 404, 'BLOB_NOT_FOUND');
     expect((await t.admin.blobInfo(kept.digest)).size).toBe(10 * KiB);
     expect((await t.admin.getUpload(session.upload_id)).status).toBe('expired');
+    expect(await readdir(join(t.dataDir, 'blobs', 'tmp'))).toEqual(['in-progress.part']);
     const audit = await t.admin.listAudit({ action: 'blobs.collected' });
     expect(audit.entries[0]?.changes).toMatchObject({ blobs: 2, bytes: 20 * KiB });
     // Only admins collect.
@@ -215,5 +221,27 @@ describe.each(DIALECTS)('quotas, garbage collection and verification on $name', 
     expect(report.problems[0]?.used_by[0]).toMatch(new RegExp(`^checked/${v.version}:f[12]$`));
     const viewer = await t.as('viewer', 'v-viewer');
     await expectApiError(viewer.verifyBlobs(), 403, 'ROLE_REQUIRED');
+  });
+});
+
+describe('periodic garbage collection', () => {
+  it('runs by itself every --gc-interval and leaves referenced blobs alone', async () => {
+    const t = await startTestServer('sqlite', { gcInterval: '300ms', gcGrace: '3s' });
+    try {
+      await t.admin.createModel({ name: 'periodic' });
+      const kept = await t.admin.uploadBlob(randomBytes(100));
+      await t.admin.createVersion('periodic', { files: [{ path: 'a', digest: kept.digest, size: kept.size }] });
+      const orphan = await t.admin.uploadBlob(randomBytes(100));
+      let gone = false;
+      for (let i = 0; i < 100 && !gone; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        gone = await t.admin.blobInfo(orphan.digest).then(() => false, () => true);
+      }
+      expect(gone).toBe(true);
+      expect((await t.admin.blobInfo(kept.digest)).size).toBe(100);
+      expect((await t.admin.listAudit({ action: 'blobs.collected' })).entries[0]?.actor).toBe('system');
+    } finally {
+      await t.close();
+    }
   });
 });

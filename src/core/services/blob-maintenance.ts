@@ -46,6 +46,7 @@ export interface VerifyReport {
 }
 
 const BATCH = 200;
+const TEMP_MIN_AGE_MS = 3_600_000;
 
 export class BlobMaintenance {
   private running: Promise<GcReport> | null = null;
@@ -64,6 +65,9 @@ export class BlobMaintenance {
     const { uow, blobs, clock } = this.deps;
     const now = clock.now();
     const before = new Date(Date.parse(now) - graceMs);
+    // Temporary files and session storage may belong to an upload still in progress (a new
+    // session's storage exists a moment before its row): they wait at least an hour, whatever the grace.
+    const staleBefore = new Date(Math.min(before.getTime(), Date.parse(now) - TEMP_MIN_AGE_MS));
     const report: GcReport = {
       dry_run: dryRun, grace_seconds: Math.round(graceMs / 1000), blobs_removed: 0, bytes_removed: 0, removed: [],
       sessions_expired: 0, session_storage_removed: 0, temp_files_removed: 0, temp_bytes_removed: 0, unrecorded_removed: 0,
@@ -88,14 +92,14 @@ export class BlobMaintenance {
       const known = await uow.read.uploads.exists(batch.map((u) => u.id));
       for (const upload of batch) {
         const session = known.has(upload.id) ? await uow.read.uploads.get(upload.id) : null;
-        const forgotten = !session && upload.startedAt < before;
+        const forgotten = !session && upload.startedAt < staleBefore;
         if (!forgotten && (!session || session.status === 'open')) continue;
         report.session_storage_removed += 1;
         if (!dryRun) await blobs.abortUpload({ id: upload.id, size: 0, partSize: 0, backendRef: upload.backendRef });
       }
     }
     if (!dryRun) {
-      const temp = await blobs.cleanTemp(before);
+      const temp = await blobs.cleanTemp(staleBefore);
       report.temp_files_removed = temp.files;
       report.temp_bytes_removed = temp.bytes;
     }

@@ -111,9 +111,9 @@ export class BlobService {
 
   /** Assembles the parts; the blob exists only if the whole digest checks out. */
   async completeUpload(actor: Actor, id: string): Promise<BlobInfo & { upload_id: string }> {
-    const session = await this.ownSession(actor, id);
-    if (session.status === 'completed' && session.digest) return { digest: session.digest, size: session.size, upload_id: id };
-    if (session.status !== 'open') throw errors.uploadNotOpen(id, session.status);
+    const found = await this.ownSession(actor, id);
+    if (found.status === 'completed' && found.digest) return { digest: found.digest, size: found.size, upload_id: id };
+    const session = await this.openSession(actor, id);
     const { parts, missing } = await this.state(session);
     if (missing.length > 0) throw errors.uploadIncomplete(id, missing);
     let blob: BlobInfo;
