@@ -82,7 +82,7 @@ export class BlobMaintenance {
     for (const session of await uow.read.uploads.expired(now, 10_000)) {
       report.sessions_expired += 1;
       if (dryRun) continue;
-      await uow.read.uploads.setStatus(session.id, 'expired', now);
+      await uow.transaction((repos) => repos.uploads.setStatus(session.id, 'expired', now));
       await blobs.abortUpload(handle(session));
     }
     const stored: Array<{ id: string; backendRef: string; startedAt: Date }> = [];
@@ -108,7 +108,7 @@ export class BlobMaintenance {
     if (!dryRun) {
       for (const record of await uow.read.blobRecords.deleting(10_000)) {
         await blobs.delete(record.digest);
-        await uow.read.blobRecords.remove(record.digest);
+        await uow.transaction((repos) => repos.blobRecords.remove(record.digest));
         note(record.digest, record.size);
       }
     }
@@ -124,9 +124,9 @@ export class BlobMaintenance {
           note(record.digest, record.size);
           continue;
         }
-        if (!(await uow.read.blobRecords.markDeleting(record.digest, record.refGen))) continue;
+        if (!(await uow.transaction((repos) => repos.blobRecords.markDeleting(record.digest, record.refGen)))) continue;
         await blobs.delete(record.digest);
-        await uow.read.blobRecords.remove(record.digest);
+        await uow.transaction((repos) => repos.blobRecords.remove(record.digest));
         note(record.digest, record.size);
       }
     }

@@ -82,7 +82,7 @@ export class BlobService {
       backendRef, status: 'open', digest: null, createdAt: now, expiresAt: new Date(Date.parse(now) + this.deps.limits.uploadTtlMs).toISOString(), completedAt: null,
     };
     try {
-      await this.deps.uow.read.uploads.insert(session);
+      await this.deps.uow.transaction((repos) => repos.uploads.insert(session));
     } catch (err) {
       await this.deps.blobs.abortUpload(handle(session)).catch(() => {});
       throw err;
@@ -105,15 +105,15 @@ export class BlobService {
     const stored = await this.deps.blobs.putPart(handle(session), number, expectedSize, body);
     if (expected !== undefined && expected !== stored.sha256) throw errors.partDigest(number, expected, stored.sha256);
     const part: UploadPart = { number, size: stored.size, sha256: stored.sha256, etag: stored.etag, receivedAt: this.deps.clock.now() };
-    await this.deps.uow.read.uploads.putPart(id, part);
+    await this.deps.uow.transaction((repos) => repos.uploads.putPart(id, part));
     return part;
   }
 
   /** Assembles the parts; the blob exists only if the whole digest checks out. */
   async completeUpload(actor: Actor, id: string): Promise<BlobInfo & { upload_id: string }> {
-    const found = await this.ownSession(actor, id);
-    if (found.status === 'completed' && found.digest) return { digest: found.digest, size: found.size, upload_id: id };
-    const session = await this.openSession(actor, id);
+    const session = await this.ownSession(actor, id);
+    if (session.status === 'completed' && session.digest) return { digest: session.digest, size: session.size, upload_id: id };
+    this.requireOpen(session);
     const { parts, missing } = await this.state(session);
     if (missing.length > 0) throw errors.uploadIncomplete(id, missing);
     let blob: BlobInfo;
@@ -125,18 +125,18 @@ export class BlobService {
       if (err instanceof ModelgateError && err.code === 'DIGEST_MISMATCH') {
         // Every part matched what arrived, so the declared digest names other bytes: nothing to resume.
         await this.deps.blobs.abortUpload(handle(session)).catch(() => {});
-        await this.deps.uow.read.uploads.setStatus(id, 'aborted', this.deps.clock.now());
+        await this.deps.uow.transaction((repos) => repos.uploads.setStatus(id, 'aborted', this.deps.clock.now()));
       }
       throw err;
     }
-    await this.deps.uow.read.uploads.setStatus(id, 'completed', this.deps.clock.now(), blob.digest);
+    await this.deps.uow.transaction((repos) => repos.uploads.setStatus(id, 'completed', this.deps.clock.now(), blob.digest));
     return { ...blob, upload_id: id };
   }
 
   async abortUpload(actor: Actor, id: string): Promise<void> {
     const session = await this.ownSession(actor, id);
     if (session.status !== 'open') return;
-    await this.deps.uow.read.uploads.setStatus(id, 'aborted', this.deps.clock.now());
+    await this.deps.uow.transaction((repos) => repos.uploads.setStatus(id, 'aborted', this.deps.clock.now()));
     await this.deps.blobs.abortUpload(handle(session));
   }
 
@@ -160,7 +160,7 @@ export class BlobService {
       // Bytes already stored take no new room; a session reserved its room when it opened.
       if (!existing && !reserved) await this.checkRoom(info.size);
       for (let attempt = 0; attempt < 50; attempt++) {
-        if (await this.deps.uow.read.blobRecords.claim(info.digest, info.size, this.deps.clock.now())) return;
+        if (await this.deps.uow.transaction((repos) => repos.blobRecords.claim(info.digest, info.size, this.deps.clock.now()))) return;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       throw new ModelgateError('UNAVAILABLE', `blob ${info.digest} is being garbage-collected; upload it again in a moment`, { digest: info.digest });
@@ -188,9 +188,14 @@ export class BlobService {
 
   private async openSession(actor: Actor, id: string): Promise<UploadSession> {
     const session = await this.ownSession(actor, id);
-    if (session.status === 'open' && session.expiresAt <= this.deps.clock.now()) throw errors.uploadNotOpen(id, 'expired');
-    if (session.status !== 'open') throw errors.uploadNotOpen(id, session.status);
+    this.requireOpen(session);
     return session;
+  }
+
+  /** An open session past its expiry is as closed as a collected one. */
+  private requireOpen(session: UploadSession): void {
+    if (session.status === 'open' && session.expiresAt <= this.deps.clock.now()) throw errors.uploadNotOpen(session.id, 'expired');
+    if (session.status !== 'open') throw errors.uploadNotOpen(session.id, session.status);
   }
 
   private async state(session: UploadSession): Promise<UploadState> {
