@@ -24,10 +24,12 @@ import { writeHashed } from './stream-writer.js';
 
 export interface S3StoreOptions {
   bucket: string;
+  /** Key prefix inside the bucket, '' or ending in '/'. */
   prefix: string;
   endpoint?: string;
   region: string;
   forcePathStyle: boolean;
+  /** Downloads redirect to a URL presigned for this long; 0 streams them through the server. */
   presignSeconds: number;
   /** A local directory for spooling single-shot uploads. */
   spoolDir: string;

@@ -3,6 +3,7 @@
  * Read once at start-up and validated; a bad value stops start-up with one clear line.
  */
 import { isAbsolute, join, resolve } from 'node:path';
+import type { S3StoreOptions } from '../blobs/s3-blob-store.js';
 
 export interface ServeConfig {
   port: number;
@@ -25,16 +26,8 @@ export interface ServeConfig {
   webhooks: { maxAttempts: number; retryBaseMs: number; leaseMs: number; timeoutMs: number };
 }
 
-export interface S3Config {
-  bucket: string;
-  /** Key prefix inside the bucket, '' or ending in '/'. */
-  prefix: string;
-  endpoint?: string;
-  region: string;
-  forcePathStyle: boolean;
-  /** Downloads redirect to a URL presigned for this long; 0 streams them through the server. */
-  presignSeconds: number;
-}
+/** Where an S3 blob store lives (what `--blobs s3://...` and the `--s3-*` flags say). */
+export type S3Config = Omit<S3StoreOptions, 'spoolDir'>;
 
 export class ConfigError extends Error {}
 
