@@ -9,6 +9,7 @@ import { reportError } from './cli-error.js';
 import { auditCommands } from './commands/audit.js';
 import { authCommands } from './commands/auth.js';
 import { blobCommands } from './commands/blobs.js';
+import { demoCommands } from './commands/demo.js';
 import { deploymentCommands } from './commands/deployments.js';
 import { eventCommands } from './commands/events.js';
 import { governanceCommands } from './commands/governance.js';
@@ -44,6 +45,7 @@ deploymentCommands(program);
 auditCommands(program);
 blobCommands(program);
 identityCommands(program);
+demoCommands(program);
 
 // `modelgate model list | head` closes the pipe early; that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

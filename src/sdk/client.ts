@@ -2,10 +2,9 @@
  * The typed modelgate client. The CLI, the web UI and the integration tests all use it, and
  * it uses nothing but the HTTP API. Failures throw ApiError with the server's stable code.
  */
-import { createHash } from 'node:crypto';
 import type {
   Alert, AlertRule, AuditEntry, AuditVerification, Blob, BlobVerifyReport, GcReport, UploadPart, UploadSession, CloudEvent, CreateModel, Dataset, Delivery, Deployment, Observation, ReproduceSpec, DossierDocument, Impact, InventoryEntry, LineageGraph, CreateVersion, Holding, Model, ModelPolicy, Page, PolicyDocument, Promotion,
-  Resolved, Role, RollbackResult, Stage, Token, UpdateModel, User, Version, Webhook,
+  Resolved, RiskTier, Role, RollbackResult, Stage, Token, UpdateModel, User, Version, Webhook,
 } from './types.js';
 
 export * from './types.js';
@@ -41,7 +40,8 @@ export class ModelgateClient {
   constructor(options: ClientOptions) {
     this.base = options.url.replace(/\/+$/, '');
     this.token = options.token;
-    this.fetchImpl = options.fetch ?? fetch;
+    // Wrapped: a browser's fetch throws "Illegal invocation" when called as a method of another object.
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
   // --- identity
@@ -60,7 +60,7 @@ export class ModelgateClient {
   // --- models
   createModel(body: CreateModel): Promise<Model> { return this.request('POST', '/api/v1/models', { body }); }
   getModel(name: string): Promise<Model> { return this.request('GET', `/api/v1/models/${enc(name)}`); }
-  listModels(query: Page & { name_prefix?: string; tag?: string[]; include_archived?: boolean; sort?: 'name' | 'created_at' | 'updated_at'; order?: 'asc' | 'desc' } = {}):
+  listModels(query: Page & { name_prefix?: string; tag?: string[]; risk_tier?: RiskTier; in_production?: boolean; include_archived?: boolean; sort?: 'name' | 'created_at' | 'updated_at'; order?: 'asc' | 'desc' } = {}):
     Promise<{ models: Model[]; next_page_token: string | null }> {
     return this.request('GET', '/api/v1/models', { query });
   }
@@ -192,7 +192,7 @@ export class ModelgateClient {
         const start = (number - 1) * session.part_size;
         const end = Math.min(input.size, start + session.part_size);
         const bytes = await input.readPart(start, end);
-        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        const sha256 = await sha256Hex(bytes);
         await this.uploadPart(session.upload_id, number, bytes, { sha256 });
         input.onProgress?.(bytes.length, false);
       }
@@ -224,7 +224,7 @@ export class ModelgateClient {
     const response = await this.send('GET', `/api/v1/blobs/${enc(digest)}`);
     if (!response.ok) await this.parse(response);
     const bytes = new Uint8Array(await response.arrayBuffer());
-    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const actual = `sha256:${await sha256Hex(bytes)}`;
     if (actual !== digest) throw new ApiError(0, 'DIGEST_MISMATCH', `downloaded bytes hash to ${actual}, not ${digest}`);
     return bytes;
   }
@@ -421,6 +421,12 @@ export class ModelgateClient {
     }
     return json;
   }
+}
+
+/** Web Crypto, so the same client runs in Node and in the browser (the web UI bundles it). */
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const hash = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function enc(segment: string): string {

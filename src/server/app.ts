@@ -26,6 +26,7 @@ import { deploymentRoutes } from './routes/deployments.js';
 import { eventRoutes } from './routes/events.js';
 import { versionRoutes } from './routes/versions.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { registerWebUi } from './web-ui.js';
 
 export interface AppOptions {
   registry: Registry;
@@ -36,6 +37,8 @@ export interface AppOptions {
   /** Whether the database answers, for /readyz. */
   ready?: () => Promise<boolean>;
   version?: string;
+  /** The built web UI's directory (index.html, assets/), served at `/`; no UI when unset. */
+  webRoot?: string;
 }
 
 export type App = FastifyInstance;
@@ -99,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   }, { prefix: '/api/v1' });
   await mlflowRoutes(app, options.registry);
+  if (options.webRoot) await registerWebUi(app, options.webRoot);
 
   await app.ready();
   return app;

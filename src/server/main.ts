@@ -4,6 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { DEFAULT_DISPATCHER, Dispatcher } from '../core/events/dispatcher.js';
@@ -63,6 +64,8 @@ export async function startServer(config: ServeConfig, options: { logger?: boole
     logger: options.logger ?? false,
     ready: async () => { await sql`select 1`.execute(db.db); return true; },
     version: process.env.npm_package_version,
+    // The same place from src/server (tests) and dist/server (the built CLI).
+    webRoot: fileURLToPath(new URL('../../dist/web', import.meta.url)),
   });
   dispatcher = new Dispatcher(uow, sender, clock, systemIds, {
     ...DEFAULT_DISPATCHER,

@@ -36,6 +36,9 @@ export interface UpdateModelInput extends InventoryInput {
 export interface ListModelsInput {
   namePrefix?: string;
   tags?: string[];
+  riskTier?: RiskTier;
+  /** Only models with a version in production. */
+  inProduction?: boolean;
   includeArchived?: boolean;
   sort?: ModelSort;
   order?: 'asc' | 'desc';
@@ -92,10 +95,11 @@ export class ModelService {
     const descending = (input.order ?? (sort === 'name' ? 'asc' : 'desc')) === 'desc';
     const limit = input.pageSize ?? 50;
     const tags = (input.tags ?? []).map(parseTagFilter);
-    const queryShape = { p: input.namePrefix ?? null, t: input.tags ?? [], a: !!input.includeArchived, sort, descending };
+    const queryShape = { p: input.namePrefix ?? null, t: input.tags ?? [], a: !!input.includeArchived, r: input.riskTier ?? null, ip: !!input.inProduction, sort, descending };
     const after = input.pageToken ? decodeCursor(input.pageToken, queryShape) : undefined;
     const models = await this.deps.uow.read.models.list({
-      namePrefix: input.namePrefix, tags, includeArchived: !!input.includeArchived, sort, descending, after, limit: limit + 1,
+      namePrefix: input.namePrefix, tags, riskTier: input.riskTier, inProduction: input.inProduction,
+      includeArchived: !!input.includeArchived, sort, descending, after, limit: limit + 1,
     });
     const page = models.slice(0, limit);
     const last = page[page.length - 1];

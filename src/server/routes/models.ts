@@ -44,6 +44,8 @@ export function modelRoutes(registry: Registry): FastifyPluginAsyncTypebox {
           name_prefix: Type.Optional(Type.String({ maxLength: 128 })),
           tag: Type.Optional(Type.Array(Type.String({ maxLength: 5200 }), { maxItems: 20, description: 'key or key=value; repeatable' })),
           include_archived: Type.Optional(Type.Boolean()),
+          risk_tier: Type.Optional(RiskTier),
+          in_production: Type.Optional(Type.Boolean({ description: 'only models with a version in production' })),
           sort: Type.Optional(Type.Union([Type.Literal('name'), Type.Literal('created_at'), Type.Literal('updated_at')])),
           order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
           page_size: Type.Optional(PageSize),
@@ -54,7 +56,7 @@ export function modelRoutes(registry: Registry): FastifyPluginAsyncTypebox {
     }, async (request) => {
       const q = request.query;
       const page = await registry.models.list({
-        namePrefix: q.name_prefix, tags: q.tag, includeArchived: q.include_archived, sort: q.sort, order: q.order,
+        namePrefix: q.name_prefix, tags: q.tag, riskTier: q.risk_tier, inProduction: q.in_production, includeArchived: q.include_archived, sort: q.sort, order: q.order,
         pageSize: q.page_size, pageToken: q.page_token,
       });
       return { models: page.models.map(presentModel), next_page_token: page.nextPageToken };
