@@ -5,7 +5,8 @@ import { join } from 'node:path';
 
 export default function setup(): void {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
-  if (webBuildStale()) execFileSync('npm', ['run', '--silent', 'build:web'], { stdio: 'inherit' });
+  // NODE_ENV: vitest sets it to test, which would make Vite bundle React's development build.
+  if (webBuildStale()) execFileSync('npm', ['run', '--silent', 'build:web'], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
   if (process.env.MODELGATE_TEST_POSTGRES_URL) {
     console.log(`PostgreSQL suites: running against ${process.env.MODELGATE_TEST_POSTGRES_URL.replace(/:[^:@/]*@/, ':***@')}`);
   } else {

@@ -77,10 +77,12 @@ const NAV: [string, string, (path: string) => boolean][] = [
 function Layout({ path, children }: { path: string; children: ReactNode }) {
   const { user, signOut } = useSession();
   const main = useRef<HTMLElement>(null);
-  const first = useRef(true);
-  // After an in-app navigation, move focus to the new page so screen readers announce it.
+  const shown = useRef(path);
+  // After an in-app navigation (not the first load), move focus to the new page so screen
+  // readers announce it and Tab continues from there.
   useEffect(() => {
-    if (first.current) { first.current = false; return; }
+    if (shown.current === path) return;
+    shown.current = path;
     main.current?.focus();
   }, [path]);
   return (

@@ -38,7 +38,7 @@ export function Approvals() {
         {list.loading && !list.data && <Loading what="promotions" />}
         {list.data?.promotions.length === 0 && <p className="muted">Nothing here{view === 'mine' ? ': no promotion is waiting for your approval' : ''}.</p>}
         <ul className="cards">
-          {list.data?.promotions.map((p) => <li key={p.id}><PromotionCard promotion={p} onChange={list.reload} /></li>)}
+          {list.data?.promotions.map((p) => <li key={p.id}><PromotionCard promotion={p} /></li>)}
         </ul>
         <Pager pager={pager} nextToken={list.data?.next_page_token} label="Promotions" />
       </div>
@@ -46,8 +46,10 @@ export function Approvals() {
   );
 }
 
-function PromotionCard({ promotion: p, onChange }: { promotion: Promotion; onChange(): void }) {
+/** One promotion; a decision updates the card in place, so its outcome stays in view. */
+function PromotionCard({ promotion }: { promotion: Promotion }) {
   const { client, user } = useSession();
+  const [p, setP] = useState(promotion);
   const [comment, setComment] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -61,7 +63,7 @@ function PromotionCard({ promotion: p, onChange }: { promotion: Promotion; onCha
       setDone(what === 'approve'
         ? (after.status === 'applied' ? `Approved: version ${p.version} is now ${p.target}.` : after.status === 'cancelled' ? `Not applied: ${after.decision_comment}` : `Approved; ${after.approvals.length} of ${after.policy?.approvals_required ?? 1} approvals so far.`)
         : `Rejected: version ${p.version} will not go to ${p.target}.`);
-      onChange();
+      setP(after);
     } catch (err) {
       setError(err);
     } finally {
