@@ -46,16 +46,19 @@ export async function seedDemo(admin: ModelgateClient, url: string): Promise<Dem
   // /hooks/ci path instead (when the server allows its host), which answers 404: either way
   // the delivery log shows attempts and retries.
   const events = ['promotion.*', 'rollback.applied', 'version.created'];
+  const refusals: string[] = [];
   for (const target of ['https://ci.example.com/hooks/modelgate', `${url.replace(/\/+$/, '')}/hooks/ci`]) {
     try {
       await admin.createWebhook({ url: target, events });
       steps.push(`webhook to ${new URL(target).host} subscribed to promotions and rollbacks`);
+      refusals.length = 0;
       break;
     } catch (err) {
       if (!(err instanceof ApiError && err.code === 'VALIDATION_FAILED')) throw err;
-      steps.push(`webhook to ${new URL(target).host} skipped: ${err.message}`);
+      refusals.push(`webhook to ${new URL(target).host} skipped: ${err.message}`);
     }
   }
+  steps.push(...refusals);
 
   const files = async (client: ModelgateClient, name: string, seed: number) => {
     const weights = new Uint8Array(4096 + seed * 512).map((_, i) => (i * 31 + seed * 7) % 251);

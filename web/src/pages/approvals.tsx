@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { GateCheck, Promotion } from '../../../src/sdk/client.js';
 import { ErrorNote, Loading, Pager, usePager } from '../components/ui.js';
-import { ago, when } from '../format.js';
+import { ago, metric, when } from '../format.js';
 import { useAsync, useTitle } from '../hooks.js';
 import { Link, navigate, paths, useLocation } from '../router.js';
 import { can, useSession } from '../session.js';
@@ -85,6 +85,7 @@ function PromotionCard({ promotion }: { promotion: Promotion }) {
         </p>
       )}
       <Checks checks={p.checks} />
+      {p.status === 'pending' && p.target === 'production' && <AgainstProduction id={p.id} />}
       {p.approvals.length > 0 && (
         <ul className="plain small">{p.approvals.map((a) => <li key={a.username}>✓ approved by {a.username} ({a.role}) {ago(a.at)}{a.comment ? `: “${a.comment}”` : ''}</li>)}</ul>
       )}
@@ -102,6 +103,30 @@ function PromotionCard({ promotion }: { promotion: Promotion }) {
       <ErrorNote error={error} />
       {done && <p className="note note-ok" role="status">{done}</p>}
     </article>
+  );
+}
+
+/** The candidate's metrics beside the version live now and what production has observed of it. */
+function AgainstProduction({ id }: { id: string }) {
+  const { client } = useSession();
+  const detail = useAsync(() => client.getPromotion(id), [id]);
+  const c = detail.data?.comparison;
+  if (!c) return null;
+  if (!c.production) return <p className="small">Nothing is in production yet: this would be the first release.</p>;
+  const live = c.production;
+  const keys = [...new Set([...Object.keys(c.candidate.metrics), ...Object.keys(live.metrics)])].sort();
+  return (
+    <details className="small">
+      <summary>Against version {live.version}, in production now{live.degraded ? ' (degraded)' : ''}</summary>
+      <table className="kv">
+        <caption className="sr-only">Candidate against production</caption>
+        <thead><tr><th scope="col">Metric</th><th scope="col" className="num">v{c.candidate.version} (candidate)</th><th scope="col" className="num">v{live.version} (live)</th></tr></thead>
+        <tbody>{keys.map((k) => <tr key={k}><th scope="row">{k}</th><td className="num">{metric(c.candidate.metrics[k])}</td><td className="num">{metric(live.metrics[k])}</td></tr>)}</tbody>
+      </table>
+      {live.recent_observations.length > 0 && (
+        <p>Observed in production: {live.recent_observations.slice(0, 5).map((o) => `${o.metric} ${metric(o.value)} (${o.source})`).join('; ')}</p>
+      )}
+    </details>
   );
 }
 

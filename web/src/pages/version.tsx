@@ -59,7 +59,7 @@ export function VersionPage({ name, version }: { name: string; version: number }
       )}
 
       <h2>Signature</h2>
-      {d.signature ? <Json value={d.signature} label="Signature" /> : <p className="muted">No signature recorded.</p>}
+      {d.signature ? <Signature value={d.signature} /> : <p className="muted">No signature recorded.</p>}
 
       <h2>Model card</h2>
       {d.model_card ? <div className="card"><Markdown text={d.model_card} /></div> : <p className="muted">No model card.</p>}
@@ -167,4 +167,23 @@ function RequestPromotion({ name, version, onDone }: { name: string; version: nu
       )}
     </details>
   );
+}
+
+type Field = { name?: unknown; type?: unknown; shape?: unknown };
+
+/** An `{inputs, outputs}` signature as two small tables; anything else as JSON. */
+function Signature({ value }: { value: unknown }) {
+  const sig = value as { inputs?: unknown; outputs?: unknown };
+  const fields = (list: unknown) => (Array.isArray(list) && list.every((f) => f && typeof f === 'object') ? (list as Field[]) : null);
+  const inputs = fields(sig.inputs);
+  const outputs = fields(sig.outputs);
+  if (!inputs || !outputs) return <Json value={value} label="Signature" />;
+  const table = (caption: string, list: Field[]) => (
+    <table className="kv">
+      <caption>{caption}</caption>
+      <thead><tr><th scope="col">Name</th><th scope="col">Type</th></tr></thead>
+      <tbody>{list.map((f, i) => <tr key={i}><th scope="row" className="break">{String(f.name ?? `#${i}`)}</th><td><code>{String(f.type ?? '?')}{f.shape ? ` ${JSON.stringify(f.shape)}` : ''}</code></td></tr>)}</tbody>
+    </table>
+  );
+  return <div className="columns">{table('Inputs', inputs)}{table('Outputs', outputs)}</div>;
 }
