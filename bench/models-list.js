@@ -55,7 +55,7 @@ try {
     ['name prefix "pricing-model-07"', () => client.listModels({ page_size: 25, name_prefix: 'pricing-model-07' })],
     ['risk tier critical', () => client.listModels({ page_size: 25, risk_tier: 'critical' })],
     ['tag team=team-7', () => client.listModels({ page_size: 25, tag: ['team=team-7'] })],
-    ['in production (1 in 50)', () => client.listModels({ page_size: 25, in_production: true })],
+    ['with a version in production (1 in 50)', () => client.listModels({ page_size: 25, stage: 'production' })],
     ['recently updated', () => client.listModels({ page_size: 25, sort: 'updated_at' })],
   ];
   console.log(`GET /healthz: ${baseline.toFixed(2)} ms (baseline)`);

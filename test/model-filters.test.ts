@@ -1,4 +1,4 @@
-/** The models list filters the web UI's models page uses: risk tier and "in production", paged on the server. */
+/** The models list filters the web UI's models page uses: risk tier and "has a version in stage X", paged on the server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, expectApiError, startTestServer, uploadFile, type TestServer } from './helpers/harness.js';
 
@@ -22,10 +22,12 @@ describe.each(DIALECTS)('models list filters ($name)', ({ name: dialect }) => {
 
   const names = async (query: Parameters<TestServer['admin']['listModels']>[0]) => (await t.admin.listModels(query)).models.map((m) => m.name);
 
-  it('filters by risk tier and by having a version in production, alone and together', async () => {
+  it('filters by risk tier and by having a version in a stage, alone and together', async () => {
     expect(await names({ risk_tier: 'high' })).toEqual(['m-1', 'm-2', 'm-4']);
-    expect(await names({ in_production: true })).toEqual(['m-1', 'm-4']);
-    expect(await names({ in_production: true, risk_tier: 'high', tag: ['team=risk'] })).toEqual(['m-1']);
+    expect(await names({ stage: 'production' })).toEqual(['m-1', 'm-4']);
+    expect(await names({ stage: 'staging' })).toEqual(['m-2']);
+    expect(await names({ stage: 'archived' })).toEqual([]);
+    expect(await names({ stage: 'production', risk_tier: 'high', tag: ['team=risk'] })).toEqual(['m-1']);
     expect(await names({ risk_tier: 'critical', name_prefix: 'm-3' })).toEqual(['m-3']);
   });
 
@@ -38,9 +40,11 @@ describe.each(DIALECTS)('models list filters ($name)', ({ name: dialect }) => {
     await expectApiError(t.admin.listModels({ risk_tier: 'low', page_size: 2, page_token: first.next_page_token! }), 400, 'INVALID_PAGE_TOKEN');
   });
 
-  it('refuses an unknown risk tier with a 400', async () => {
-    const res = await fetch(`${t.url}/api/v1/models?risk_tier=extreme`, { headers: { authorization: `Bearer ${t.adminToken}` } });
-    expect(res.status).toBe(400);
-    expect((await res.json()).error.code).toBe('VALIDATION_FAILED');
+  it('refuses an unknown risk tier or stage with a 400', async () => {
+    for (const query of ['risk_tier=extreme', 'stage=prod']) {
+      const res = await fetch(`${t.url}/api/v1/models?${query}`, { headers: { authorization: `Bearer ${t.adminToken}` } });
+      expect(res.status, query).toBe(400);
+      expect((await res.json()).error.code).toBe('VALIDATION_FAILED');
+    }
   });
 });

@@ -25,6 +25,8 @@ export interface ModelQuery {
   validationDueBefore?: string;
   /** Only models with a version in production. */
   inProduction?: boolean;
+  /** Only models with a version in this stage. */
+  withStage?: Stage;
   tags?: { key: string; value?: string }[];
   includeArchived: boolean;
   sort: ModelSort;

@@ -60,7 +60,7 @@ export class ModelgateClient {
   // --- models
   createModel(body: CreateModel): Promise<Model> { return this.request('POST', '/api/v1/models', { body }); }
   getModel(name: string): Promise<Model> { return this.request('GET', `/api/v1/models/${enc(name)}`); }
-  listModels(query: Page & { name_prefix?: string; tag?: string[]; risk_tier?: RiskTier; in_production?: boolean; include_archived?: boolean; sort?: 'name' | 'created_at' | 'updated_at'; order?: 'asc' | 'desc' } = {}):
+  listModels(query: Page & { name_prefix?: string; tag?: string[]; risk_tier?: RiskTier; stage?: Stage; include_archived?: boolean; sort?: 'name' | 'created_at' | 'updated_at'; order?: 'asc' | 'desc' } = {}):
     Promise<{ models: Model[]; next_page_token: string | null }> {
     return this.request('GET', '/api/v1/models', { query });
   }

@@ -9,7 +9,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ModelgateError } from '../core/errors.js';
 
-/** The UI's page paths; each also matches everything below it. Keep in step with web/src/routes.ts. */
+/** The UI's page paths; each also matches everything below it. Keep in step with the pages of web/src/app.tsx. */
 export const UI_PAGES = ['/login', '/models', '/approvals', '/audit', '/webhooks', '/impact'];
 
 const TYPES: Record<string, string> = {

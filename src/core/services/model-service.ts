@@ -9,7 +9,7 @@ import { parseTagFilter } from '../filters.js';
 import { DEFAULT_INVENTORY, checkInventory, type InventoryInput } from '../inventory.js';
 import type { ModelPatch, ModelSort } from '../ports.js';
 import { presentModel } from '../present.js';
-import type { Actor, Model, RiskTier, Tags } from '../types.js';
+import type { Actor, Model, RiskTier, Stage, Tags } from '../types.js';
 import { lockModel, modelResource, requireModel } from './lookup.js';
 import { cancelPendingPromotions } from './promotion-service.js';
 
@@ -37,8 +37,8 @@ export interface ListModelsInput {
   namePrefix?: string;
   tags?: string[];
   riskTier?: RiskTier;
-  /** Only models with a version in production. */
-  inProduction?: boolean;
+  /** Only models with a version in this stage. */
+  stage?: Stage;
   includeArchived?: boolean;
   sort?: ModelSort;
   order?: 'asc' | 'desc';
@@ -95,10 +95,10 @@ export class ModelService {
     const descending = (input.order ?? (sort === 'name' ? 'asc' : 'desc')) === 'desc';
     const limit = input.pageSize ?? 50;
     const tags = (input.tags ?? []).map(parseTagFilter);
-    const queryShape = { p: input.namePrefix ?? null, t: input.tags ?? [], a: !!input.includeArchived, r: input.riskTier ?? null, ip: !!input.inProduction, sort, descending };
+    const queryShape = { p: input.namePrefix ?? null, t: input.tags ?? [], a: !!input.includeArchived, r: input.riskTier ?? null, s: input.stage ?? null, sort, descending };
     const after = input.pageToken ? decodeCursor(input.pageToken, queryShape) : undefined;
     const models = await this.deps.uow.read.models.list({
-      namePrefix: input.namePrefix, tags, riskTier: input.riskTier, inProduction: input.inProduction,
+      namePrefix: input.namePrefix, tags, riskTier: input.riskTier, withStage: input.stage,
       includeArchived: !!input.includeArchived, sort, descending, after, limit: limit + 1,
     });
     const page = models.slice(0, limit);

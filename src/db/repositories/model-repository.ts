@@ -74,9 +74,10 @@ export class KyselyModelRepository implements ModelRepository {
     if (!query.includeArchived) q = q.where('archived', '=', 0);
     if (query.riskTier) q = q.where('risk_tier', '=', query.riskTier);
     if (query.validationDueBefore) q = q.where('next_validation_due', '<', query.validationDueBefore);
-    if (query.inProduction) {
+    const stage = query.withStage ?? (query.inProduction ? 'production' : undefined);
+    if (stage) {
       q = q.where(({ exists, selectFrom }) => exists(selectFrom('versions as pv').select('pv.id')
-        .whereRef('pv.model_id', '=', 'models.id').where('pv.stage', '=', 'production').where('pv.deleted_at', 'is', null)));
+        .whereRef('pv.model_id', '=', 'models.id').where('pv.stage', '=', stage).where('pv.deleted_at', 'is', null)));
     }
     if (query.namePrefix) q = q.where(sql<boolean>`substr(name, 1, ${query.namePrefix.length}) = ${query.namePrefix}`);
     for (const tag of query.tags ?? []) {

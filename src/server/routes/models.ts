@@ -4,7 +4,7 @@ import { presentModel } from '../../core/present.js';
 import type { Registry } from '../../core/registry.js';
 import { ctx } from '../auth.js';
 import {
-  InventoryInputFields, ModelReply, Name, NextPageToken, PageSize, PageToken, RiskTier, TagMap, TagPatch, Text, inventoryInput, replies,
+  InventoryInputFields, ModelReply, Name, NextPageToken, PageSize, PageToken, RiskTier, Stage, TagMap, TagPatch, Text, inventoryInput, replies,
 } from '../schemas.js';
 
 const ModelParams = Type.Object({ name: Name });
@@ -45,7 +45,7 @@ export function modelRoutes(registry: Registry): FastifyPluginAsyncTypebox {
           tag: Type.Optional(Type.Array(Type.String({ maxLength: 5200 }), { maxItems: 20, description: 'key or key=value; repeatable' })),
           include_archived: Type.Optional(Type.Boolean()),
           risk_tier: Type.Optional(RiskTier),
-          in_production: Type.Optional(Type.Boolean({ description: 'only models with a version in production' })),
+          stage: Type.Optional(Stage), // only models with a version in this stage
           sort: Type.Optional(Type.Union([Type.Literal('name'), Type.Literal('created_at'), Type.Literal('updated_at')])),
           order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
           page_size: Type.Optional(PageSize),
@@ -56,7 +56,7 @@ export function modelRoutes(registry: Registry): FastifyPluginAsyncTypebox {
     }, async (request) => {
       const q = request.query;
       const page = await registry.models.list({
-        namePrefix: q.name_prefix, tags: q.tag, riskTier: q.risk_tier, inProduction: q.in_production, includeArchived: q.include_archived, sort: q.sort, order: q.order,
+        namePrefix: q.name_prefix, tags: q.tag, riskTier: q.risk_tier, stage: q.stage, includeArchived: q.include_archived, sort: q.sort, order: q.order,
         pageSize: q.page_size, pageToken: q.page_token,
       });
       return { models: page.models.map(presentModel), next_page_token: page.nextPageToken };

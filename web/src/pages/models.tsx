@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { RiskTier } from '../../../src/sdk/client.js';
+import type { RiskTier, Stage } from '../../../src/sdk/client.js';
 import { ErrorNote, Loading, Pager, Tags, usePager } from '../components/ui.js';
 import { ago, when } from '../format.js';
 import { useAsync, useDebounced, useTitle } from '../hooks.js';
@@ -7,6 +7,7 @@ import { Link, navigate, paths, useLocation } from '../router.js';
 import { useSession } from '../session.js';
 
 const TIERS: RiskTier[] = ['low', 'medium', 'high', 'critical'];
+const STAGES: Stage[] = ['production', 'staging', 'development', 'archived'];
 
 export function Models() {
   useTitle('Models');
@@ -16,7 +17,7 @@ export function Models() {
   const [name, setName] = useState(search.get('q') ?? '');
   const tier = (search.get('risk_tier') ?? '') as RiskTier | '';
   const tag = search.get('tag') ?? '';
-  const inProduction = search.get('in_production') === 'true';
+  const stage = (search.get('stage') ?? '') as Stage | '';
   const sort = (search.get('sort') ?? 'name') as 'name' | 'updated_at' | 'created_at';
   const q = useDebounced(name.trim(), 250);
   const set = (key: string, value: string) => {
@@ -24,11 +25,11 @@ export function Models() {
     if (value) next.set(key, value); else next.delete(key);
     navigate(`/models${next.size ? `?${next}` : ''}`, true);
   };
-  const filterKey = JSON.stringify([q, tier, tag, inProduction, sort]);
+  const filterKey = JSON.stringify([q, tier, tag, stage, sort]);
   const pager = usePager(filterKey);
   const models = useAsync(() => client.listModels({
     name_prefix: q || undefined, risk_tier: tier || undefined, tag: tag ? [tag] : undefined,
-    in_production: inProduction || undefined, sort, page_size: 25, page_token: pager.token,
+    stage: stage || undefined, sort, page_size: 25, page_token: pager.token,
   }), [filterKey, pager.token]);
 
   return (
@@ -59,9 +60,12 @@ export function Models() {
             <option value="created_at">recently created</option>
           </select>
         </div>
-        <div className="check">
-          <input id="f-prod" type="checkbox" checked={inProduction} onChange={(e) => set('in_production', e.target.checked ? 'true' : '')} />
-          <label htmlFor="f-prod">Only models in production</label>
+        <div>
+          <label htmlFor="f-stage">With a version in</label>
+          <select id="f-stage" value={stage} onChange={(e) => set('stage', e.target.value)}>
+            <option value="">any stage</option>
+            {STAGES.map((s) => <option key={s} value={s}>{s}</option>)}
+          </select>
         </div>
       </form>
       <ErrorNote error={models.error} />
