@@ -6,7 +6,7 @@
  * MODELGATE_UPDATE_SCREENSHOTS=1, else a temporary directory).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -96,6 +96,11 @@ describe.skipIf(!HAVE_CHROMIUM)('web UI: a release from registration to rollback
     await page.getByRole('link', { name: 'version 2' }).click();
     await page.getByRole('heading', { name: `${MODEL} · version 2` }).waitFor();
     await shows(page.locator('.markdown h3'), exactly('Card fraud scorer'));
+    // Download a file: the SDK checks the bytes against the digest before the browser saves them.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download model.onnx' }).click()]);
+    expect(download.suggestedFilename()).toBe('model.onnx');
+    expect(await readFile((await download.path())!, 'utf8')).toBe('weights 0.94');
+    await shows(page.getByRole('status'), 'digest verified');
     await page.getByText('Request a promotion').click();
     await page.getByLabel('Target').selectOption('production');
     await page.getByLabel('Reason').fill('better recall on the October holdout');
