@@ -6,9 +6,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
+import { CurrentSchemaPostgresDialect } from './scoped-introspector.js';
 import type { Database } from './schema.js';
 
 /** What differs between the two databases, as capabilities rather than dialect checks. */
@@ -78,7 +79,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<DbHandle
   const client = await pool.connect();
   client.release();
   pool.on('error', () => { /* an idle client died; the pool replaces it */ });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
   return { db, kind: 'postgres', capabilities: { rowLocks: true }, close: () => db.destroy() };
 }
 
