@@ -10,6 +10,7 @@ import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import { CurrentSchemaPostgresDialect } from './scoped-introspector.js';
+import { withStatementCache } from './sqlite-statement-cache.js';
 import type { Database } from './schema.js';
 
 /** What differs between the two databases, as capabilities rather than dialect checks. */
@@ -54,7 +55,7 @@ function openSqlite(path: string): DbHandle {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 10000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return { db, kind: 'sqlite', capabilities: { rowLocks: false }, close: () => db.destroy() };
 }
 
