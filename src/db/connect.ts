@@ -21,6 +21,14 @@ export interface DbCapabilities {
 
 export interface DbHandle {
   db: Kysely<Database>;
+  /**
+   * Where reads outside transactions go. On SQLite a second, read-only connection: it sees
+   * only committed data (WAL snapshots) and never waits behind a write transaction, which
+   * holds the single write connection across its awaits. On PostgreSQL the same pool.
+   */
+  readDb: Kysely<Database>;
+  /** SQLite only: the raw read-only connection, for the prepared hot reads. */
+  reader?: SQLite.Database;
   capabilities: DbCapabilities;
   kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -44,6 +52,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     await handle.close();
     throw err;
   }
+  if (handle.kind === 'sqlite' && url !== ':memory:') attachSqliteReader(handle, url);
   return handle;
 }
 
@@ -56,7 +65,21 @@ function openSqlite(path: string): DbHandle {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 10000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return { db, kind: 'sqlite', capabilities: { rowLocks: false }, close: () => db.destroy() };
+  return { db, readDb: db, kind: 'sqlite', capabilities: { rowLocks: false }, close: () => db.destroy() };
+}
+
+/** Opens the read-only connection once the schema is migrated (an in-memory database has none). */
+function attachSqliteReader(handle: DbHandle, path: string): void {
+  const reader = new SQLite(path, { readonly: true });
+  reader.pragma('busy_timeout = 10000');
+  const readDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(reader) }) });
+  const closeWriter = handle.close;
+  handle.reader = reader;
+  handle.readDb = readDb;
+  handle.close = async () => {
+    await readDb.destroy();
+    await closeWriter();
+  };
 }
 
 async function openPostgres(url: string, options: OpenOptions): Promise<DbHandle> {
@@ -81,7 +104,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<DbHandle
   client.release();
   pool.on('error', () => { /* an idle client died; the pool replaces it */ });
   const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
-  return { db, kind: 'postgres', capabilities: { rowLocks: true }, close: () => db.destroy() };
+  return { db, readDb: db, kind: 'postgres', capabilities: { rowLocks: true }, close: () => db.destroy() };
 }
 
 async function migrate(db: Kysely<Database>, kind: 'sqlite' | 'postgres'): Promise<void> {

@@ -16,6 +16,7 @@ import { KyselyTrackingRepository } from './repositories/tracking-repository.js'
 import { KyselyVersionRepository } from './repositories/version-repository.js';
 import { KyselyDeliveryRepository, KyselyWebhookRepository } from './repositories/webhook-repositories.js';
 import type { Database } from './schema.js';
+import { sqliteHotReads } from './sqlite-hot-reads.js';
 
 function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories {
   return {
@@ -44,7 +45,13 @@ export class KyselyUnitOfWork implements UnitOfWork {
   readonly read: Repositories;
 
   constructor(private readonly handle: DbHandle) {
-    this.read = repositories(handle.db, handle.capabilities);
+    const read = repositories(handle.readDb, handle.capabilities);
+    if (!handle.reader) {
+      this.read = read;
+      return;
+    }
+    const hot = sqliteHotReads(handle.reader, handle.readDb, handle.capabilities);
+    this.read = { ...read, models: guard(hot.models), versions: guard(hot.versions), aliases: guard(hot.aliases), tokens: guard(hot.tokens) };
   }
 
   async transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {

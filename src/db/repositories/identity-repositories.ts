@@ -77,14 +77,14 @@ export class KyselyTokenRepository implements TokenRepository {
   }
 }
 
-function toUser(row: UsersTable): User {
+export function toUser(row: UsersTable): User {
   return {
     id: row.id, username: row.username, role: row.role as Role, groups: JSON.parse(row.groups) as string[],
     createdAt: row.created_at, createdBy: row.created_by,
   };
 }
 
-function toToken(row: Omit<ApiTokensTable, 'hash'> & { username: string }): ApiToken {
+export function toToken(row: Omit<ApiTokensTable, 'hash'> & { username: string }): ApiToken {
   return {
     id: row.id, userId: row.user_id, username: row.username, name: row.name, prefix: row.prefix,
     createdAt: row.created_at, revokedAt: row.revoked_at,

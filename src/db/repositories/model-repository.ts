@@ -132,7 +132,7 @@ function inventoryColumns(f: Partial<InventoryFields>): Partial<ModelsTable> {
   };
 }
 
-function toModel(row: ModelsTable, formerNames: string[]): Model {
+export function toModel(row: ModelsTable, formerNames: string[]): Model {
   return {
     id: row.id,
     name: row.name,

@@ -4,7 +4,7 @@ import type { Stage, Version, VersionStatus } from '../../core/types.js';
 import type { Database, VersionsTable } from '../schema.js';
 import { fromJson, toJson } from './json.js';
 
-type Row = VersionsTable & { model_name: string };
+export type VersionRow = VersionsTable & { model_name: string };
 
 export class KyselyVersionRepository implements VersionRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -144,7 +144,7 @@ export class KyselyVersionRepository implements VersionRepository {
   }
 }
 
-function toVersion(row: Row, aliases: string[]): Version {
+export function toVersion(row: VersionRow, aliases: string[]): Version {
   return {
     id: row.id,
     modelId: row.model_id,
