@@ -21,6 +21,30 @@ describe.each(DIALECTS)('concurrent writers on $name', ({ name }) => {
     expect((await t.admin.verifyAudit()).ok).toBe(true);
   });
 
+  it('fails only the creates that break a rule when many arrive at once, keeping the others', async () => {
+    // On SQLite concurrent changes share one commit (group commit): a failure after a unit's
+    // writes (a dataset digest that contradicts the registered one) must undo that unit alone.
+    await t.admin.createModel({ name: 'mixed' });
+    const file = await uploadFile(t.admin, 'w.bin', 'mixed bytes');
+    const good = `sha256:${'1'.repeat(64)}`;
+    const bad = `sha256:${'2'.repeat(64)}`;
+    const dataset = (digest: string) => ({ datasets: [{ name: 'mixed-data', version: '1', digest, role: 'train' }] });
+    await t.admin.createVersion('mixed', { files: [file], lineage: dataset(good) });
+    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) =>
+      t.admin.createVersion('mixed', { files: [file], metrics: { run: i }, lineage: dataset(i % 3 === 0 ? bad : good) })));
+    const created = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as { code: string }] : []));
+    expect(failed).toHaveLength(10);
+    for (const err of failed) expect(err.code).toBe('CONFLICT');
+    // The failed ones took no number: the 20 that succeeded hold 2..21 and nothing else exists.
+    expect(created.map((v) => v.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    const listed = await t.admin.listVersions('mixed', { page_size: 100 });
+    expect(listed.versions).toHaveLength(21);
+    const audit = await t.admin.listAudit({ resource: 'models/mixed', action: 'version.created', page_size: 100 });
+    expect(audit.entries).toHaveLength(21);
+    expect((await t.admin.verifyAudit()).ok).toBe(true);
+  });
+
   it('keeps numbers increasing and never reused after a delete', async () => {
     await t.admin.createModel({ name: 'reuse' });
     const file = await uploadFile(t.admin, 'w.bin', 'x');

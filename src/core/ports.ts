@@ -81,9 +81,11 @@ export interface ModelRepository {
   nameUse(name: string): Promise<'current' | 'former' | null>;
   /**
    * Locks the model's row until the transaction ends, so that stage moves, alias moves
-   * and renames of one model are serialised across server processes.
+   * and renames of one model are serialised across server processes. Returns false when the
+   * database needs no row lock because the transaction already excludes every other writer
+   * (SQLite): what the transaction read of the row is then already current.
    */
-  lock(id: string): Promise<void>;
+  lock(id: string): Promise<boolean>;
   update(id: string, patch: ModelPatch, updatedAt: string): Promise<void>;
   /** Renames; the old name keeps resolving to the same model. */
   rename(id: string, oldName: string, newName: string, updatedAt: string): Promise<void>;

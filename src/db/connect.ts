@@ -27,6 +27,8 @@ export interface DbHandle {
    * holds the single write connection across its awaits. On PostgreSQL the same pool.
    */
   readDb: Kysely<Database>;
+  /** SQLite only: the raw write connection (the group committer asks it whether a transaction is open). */
+  writer?: SQLite.Database;
   /** SQLite only: the raw read-only connection, for the prepared hot reads. */
   reader?: SQLite.Database;
   capabilities: DbCapabilities;
@@ -65,7 +67,7 @@ function openSqlite(path: string): DbHandle {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 10000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return { db, readDb: db, kind: 'sqlite', capabilities: { rowLocks: false }, close: () => db.destroy() };
+  return { db, readDb: db, writer: database, kind: 'sqlite', capabilities: { rowLocks: false }, close: () => db.destroy() };
 }
 
 /** Opens the read-only connection once the schema is migrated (an in-memory database has none). */

@@ -16,6 +16,7 @@ import { KyselyTrackingRepository } from './repositories/tracking-repository.js'
 import { KyselyVersionRepository } from './repositories/version-repository.js';
 import { KyselyDeliveryRepository, KyselyWebhookRepository } from './repositories/webhook-repositories.js';
 import type { Database } from './schema.js';
+import { GroupCommitter } from './group-commit.js';
 import { sqliteHotReads } from './sqlite-hot-reads.js';
 
 function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories {
@@ -43,8 +44,11 @@ function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories 
 
 export class KyselyUnitOfWork implements UnitOfWork {
   readonly read: Repositories;
+  /** SQLite: concurrent units share commits (see group-commit.ts). PostgreSQL commits in parallel. */
+  private readonly group: GroupCommitter | null;
 
   constructor(private readonly handle: DbHandle) {
+    this.group = handle.writer ? new GroupCommitter(handle.db, handle.writer) : null;
     const read = repositories(handle.readDb, handle.capabilities);
     if (!handle.reader) {
       this.read = read;
@@ -56,6 +60,7 @@ export class KyselyUnitOfWork implements UnitOfWork {
 
   async transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     try {
+      if (this.group) return await this.group.run((trx) => work(repositories(trx, this.handle.capabilities)));
       return await this.handle.db.transaction().execute((trx) => work(repositories(trx, this.handle.capabilities)));
     } catch (err) {
       throw translateDbError(err);

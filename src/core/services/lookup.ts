@@ -16,7 +16,8 @@ export async function requireModel(repos: Repositories, name: string): Promise<M
  */
 export async function lockModel(repos: Repositories, name: string): Promise<Model> {
   const found = await requireModel(repos, name);
-  await repos.models.lock(found.id);
+  // Without row locks the transaction is the only writer: the row just read is current.
+  if (!(await repos.models.lock(found.id))) return found;
   const fresh = await repos.models.findById(found.id);
   if (!fresh) throw errors.modelNotFound(name);
   return fresh;

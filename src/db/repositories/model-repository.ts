@@ -38,9 +38,10 @@ export class KyselyModelRepository implements ModelRepository {
     return null;
   }
 
-  async lock(id: string): Promise<void> {
-    if (!this.caps.rowLocks) return;
+  async lock(id: string): Promise<boolean> {
+    if (!this.caps.rowLocks) return false;
     await this.db.selectFrom('models').select('id').where('id', '=', id).forUpdate().execute();
+    return true;
   }
 
   async update(id: string, patch: ModelPatch, updatedAt: string): Promise<void> {

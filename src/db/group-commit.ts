@@ -1,0 +1,104 @@
+/**
+ * Group commit for SQLite. Every commit with `synchronous = FULL` waits for an fsync, and
+ * SQLite has one writer, so one transaction per request caps writes at the disk's fsync
+ * rate (a few hundred a second here). Units of work that arrive while a commit is under way
+ * queue up and then run one after another inside one transaction, each in its own
+ * savepoint, and share its single commit:
+ *
+ * - a unit that throws is rolled back to its savepoint and fails alone; the others go on;
+ * - no unit's promise settles as a success before the shared COMMIT returned, so a 200 still
+ *   means "on disk";
+ * - if the transaction itself breaks (COMMIT fails, or SQLite aborted the transaction), every
+ *   unit in it fails and nothing of it is kept; units not yet started are retried in a new one.
+ *
+ * Units run strictly in sequence, exactly as they would one transaction after another, so the
+ * audit chain's head lock and each unit's reads behave as before: a unit sees the units before
+ * it in the batch, as it would have seen their commits.
+ */
+import { sql, type Kysely } from 'kysely';
+import type SQLite from 'better-sqlite3';
+import type { Database } from './schema.js';
+
+interface Unit {
+  work: (trx: Kysely<Database>) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Units sharing one commit at most; bounds how long the first of them waits for its answer. */
+const MAX_BATCH = 200;
+
+export class GroupCommitter {
+  private readonly queue: Unit[] = [];
+  private draining = false;
+
+  constructor(private readonly db: Kysely<Database>, private readonly writer: SQLite.Database) {}
+
+  run<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        // Statements here are synchronous and COMMIT blocks the event loop for its fsync, so
+        // requests that arrived meanwhile are still unread: one turn of the loop lets them
+        // reach this queue and join the batch.
+        await new Promise((resolve) => setImmediate(resolve));
+        await this.db.connection().execute((conn) => this.batch(conn)).catch((err: unknown) => {
+          // The connection could not even be acquired: fail what is queued rather than hang.
+          for (const unit of this.queue.splice(0)) unit.reject(err);
+        });
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async batch(conn: Kysely<Database>): Promise<void> {
+    await sql`begin immediate`.execute(conn);
+    const done: { unit: Unit; value: unknown }[] = [];
+    let broken: unknown = null;
+    let taken = 0;
+    while (taken < MAX_BATCH && this.queue.length > 0) {
+      const unit = this.queue.shift()!;
+      taken += 1;
+      await sql`savepoint mg_unit`.execute(conn);
+      try {
+        const value = await unit.work(conn);
+        await sql`release mg_unit`.execute(conn);
+        done.push({ unit, value });
+      } catch (err) {
+        unit.reject(err);
+        if (!this.writer.inTransaction) {
+          broken = err;
+          break;
+        }
+        try {
+          await sql`rollback to mg_unit`.execute(conn);
+          await sql`release mg_unit`.execute(conn);
+        } catch (undo) {
+          broken = undo;
+          break;
+        }
+      }
+    }
+    if (broken === null) {
+      try {
+        await sql`commit`.execute(conn);
+      } catch (err) {
+        broken = err;
+      }
+    }
+    if (broken !== null) {
+      if (this.writer.inTransaction) await sql`rollback`.execute(conn).catch(() => undefined);
+      for (const { unit } of done) unit.reject(broken);
+      return;
+    }
+    for (const { unit, value } of done) unit.resolve(value);
+  }
+}
