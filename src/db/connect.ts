@@ -7,7 +7,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import { CurrentSchemaPostgresDialect } from './scoped-introspector.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
@@ -87,6 +86,8 @@ function attachSqliteReader(handle: DbHandle, path: string): void {
 async function openPostgres(url: string, options: OpenOptions): Promise<DbHandle> {
   const schema = options.schema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+  // Loaded only when asked for: an embedded (SQLite) server starts without it.
+  const { default: pg } = await import('pg');
   if (schema) {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();

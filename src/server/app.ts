@@ -11,6 +11,7 @@ import { ModelgateError } from '../core/errors.js';
 import { Signal } from '../core/events/signal.js';
 import type { Registry } from '../core/registry.js';
 import { registerAuth } from './auth.js';
+import { LazySchemas } from './lazy-schemas.js';
 import { mlflowRoutes } from './mlflow/index.js';
 import { errorHandler } from './error-handler.js';
 import { auditRoutes } from './routes/audit.js';
@@ -46,7 +47,9 @@ export type App = FastifyInstance;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(options: AppOptions): Promise<App> {
+  const schemas = new LazySchemas();
   const app = Fastify({
+    schemaController: { compilersFactory: { buildSerializer: schemas.serializerFactory() } },
     logger: options.logger ?? false,
     bodyLimit: 8 * 1024 * 1024,
     requestIdHeader: false,
@@ -63,7 +66,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // text and are coerced to their declared types.
   const strict = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: false, strict: false, strictNumbers: true });
   const coercing = new Ajv({ allErrors: false, removeAdditional: false, coerceTypes: 'array', useDefaults: true, strict: false });
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => schemas.validator(() => (httpPart === 'body' ? strict : coercing).compile(schema) as (data: unknown) => boolean));
+  schemas.warmAfterListen(app, (err) => app.log.error({ err }, 'a route schema does not compile'));
 
   // Every body is JSON (or octet-stream for blobs); text/plain would reach the schema as a string.
   app.removeContentTypeParser('text/plain');
