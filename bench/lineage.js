@@ -2,16 +2,15 @@
 // Lineage at scale: 1,000 models and 100,000 versions, one dataset version used directly by
 // 10,000 of them and inherited by fine-tuned descendants, on SQLite and (when reachable) on
 // PostgreSQL. Measures GET /api/v1/impact and GET .../lineage through the real server.
-// Rows are seeded with bulk SQL (a read benchmark; the write path is measured in run.js).
+// Rows are seeded with bulk SQL by seed.js (a read benchmark; the write path is measured in run.js).
 // Usage: node bench/lineage.js [--postgres postgres://postgres@127.0.0.1:5432/test]
-import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnServer, stopServer } from './lib.js';
-import SQLite from 'better-sqlite3';
 import pg from 'pg';
+import { seedPostgres, seedRows, seedSqlite } from './seed.js';
 
 const { values } = parseArgs({ options: { postgres: { type: 'string', default: process.env.MODELGATE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' } } });
 const MODELS = 1000;
@@ -23,74 +22,6 @@ function serve(args) {
   return spawnServer([bin, 'serve', '--port', '0', ...args]);
 }
 const stop = stopServer;
-
-/** The rows to insert, as [table, columns, rows]. */
-function seedRows() {
-  const now = new Date().toISOString();
-  const models = [];
-  const versions = [];
-  const edges = [];
-  const parents = [];
-  const datasets = [
-    { id: randomUUID(), name: 'transactions', version: 'biased' },
-    { id: randomUUID(), name: 'transactions', version: 'clean' },
-  ];
-  let n = 0;
-  for (let m = 0; m < MODELS; m++) {
-    const modelId = randomUUID();
-    models.push([modelId, `model-${String(m).padStart(4, '0')}`, '', '{}', 'admin', '', '', null, 0, 'admin', now, now, PER_MODEL, '[]', 'not_validated', null, null, null, '[]']);
-    let previous = null;
-    for (let v = 1; v <= PER_MODEL; v++, n++) {
-      const id = randomUUID();
-      const stage = v === PER_MODEL ? 'production' : v === PER_MODEL - 1 ? 'staging' : 'development';
-      versions.push([id, modelId, v, `sha256:${'0'.repeat(64)}`, 'ready', stage, '[]', 's3://bench/m', `{"auc":${0.8 + (v % 20) / 100}}`, '{}', '{}', '', null, null,
-        '{"datasets":[],"code":null,"run":null,"parents":[]}', 'admin', now, now, stage === 'development' ? null : now, null, null]);
-      // Every tenth model's versions are fine-tuned from the one before: chains to inherit through.
-      if (m % 10 === 0 && previous) parents.push([id, previous, 'fine_tuned_from']);
-      edges.push([id, n < HOT ? datasets[0].id : datasets[1].id, 'train']);
-      previous = id;
-    }
-  }
-  return {
-    models, versions, edges, parents,
-    datasets: datasets.map((d) => [d.id, d.name, d.version, null, null, null, '', null, '{}', 'admin', now]),
-  };
-}
-
-const TABLES = {
-  models: ['id', 'name', 'description', 'tags', 'owner', 'intended_use', 'restrictions', 'risk_tier', 'archived', 'created_by', 'created_at', 'updated_at', 'last_version', 'responsible', 'validation_status', 'last_validated_at', 'next_validation_due', 'validity_period', 'policy_exceptions'],
-  versions: ['id', 'model_id', 'version', 'digest', 'status', 'stage', 'files', 'source_uri', 'metrics', 'params', 'tags', 'description', 'model_card', 'signature', 'lineage', 'created_by', 'created_at', 'updated_at', 'left_development_at', 'deleted_at', 'degraded_at'],
-  datasets: ['id', 'name', 'version', 'uri', 'digest', 'size', 'description', 'schema', 'tags', 'created_by', 'created_at'],
-  version_datasets: ['version_id', 'dataset_id', 'role'],
-  version_parents: ['version_id', 'parent_id', 'relation'],
-};
-
-async function seedSqlite(file, rows) {
-  const db = new SQLite(file);
-  const insert = (table, list) => {
-    const stmt = db.prepare(`insert into ${table} (${TABLES[table].join(',')}) values (${TABLES[table].map(() => '?').join(',')})`);
-    db.transaction(() => { for (const r of list) stmt.run(...r); })();
-  };
-  insert('models', rows.models); insert('versions', rows.versions); insert('datasets', rows.datasets);
-  insert('version_datasets', rows.edges); insert('version_parents', rows.parents);
-  db.close();
-}
-
-async function seedPostgres(url, schema, rows) {
-  const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
-  await client.connect();
-  for (const [table, list] of [['models', rows.models], ['versions', rows.versions], ['datasets', rows.datasets], ['version_datasets', rows.edges], ['version_parents', rows.parents]]) {
-    const cols = TABLES[table];
-    for (let i = 0; i < list.length; i += 1000) {
-      const chunk = list.slice(i, i + 1000);
-      const params = chunk.flat();
-      const tuples = chunk.map((_, r) => `(${cols.map((__, c) => `$${r * cols.length + c + 1}`).join(',')})`).join(',');
-      await client.query(`insert into ${table} (${cols.join(',')}) values ${tuples}`, params);
-    }
-  }
-  await client.query('analyze');
-  await client.end();
-}
 
 async function measure(url, token, path, runs = 20) {
   const times = [];
@@ -109,7 +40,7 @@ async function measure(url, token, path, runs = 20) {
 async function bench(name, serveArgs, seed) {
   const first = await serve(serveArgs);
   await stop(first);
-  const rows = seedRows();
+  const rows = seedRows({ models: MODELS, perModel: PER_MODEL, hot: HOT });
   const seeded = performance.now();
   await seed(rows);
   const seedSeconds = (performance.now() - seeded) / 1000;
