@@ -149,6 +149,8 @@ export interface AliasRepository {
   forVersion(modelId: string, version: number): Promise<string[]>;
   /** Every alias of the model. */
   all(modelId: string): Promise<AliasRecord[]>;
+  /** Every alias of each of the models, in a few queries whatever their number. */
+  ofModels(modelIds: string[]): Promise<(AliasRecord & { modelId: string })[]>;
 }
 
 export interface PromotionQuery {

@@ -128,17 +128,20 @@ export class LineageService {
   }
 }
 
+/** Same order as localeCompare, without its per-call cost (10,000 rows sort in ~130,000 comparisons). */
+const NAMES = new Intl.Collator();
+
 async function withAliases(repos: Repositories, rows: ImpactedVersion[]): Promise<Affected[]> {
   const aliases = new Map<string, string[]>();
-  for (const modelId of new Set(rows.map((r) => r.modelId))) {
-    for (const a of await repos.aliases.all(modelId)) {
-      const key = `${modelId}/${a.version}`;
-      aliases.set(key, [...(aliases.get(key) ?? []), a.alias]);
-    }
+  for (const a of await repos.aliases.ofModels([...new Set(rows.map((r) => r.modelId))])) {
+    const key = `${a.modelId}/${a.version}`;
+    const list = aliases.get(key);
+    if (list) list.push(a.alias);
+    else aliases.set(key, [a.alias]);
   }
   return rows
     .map((r) => ({ model: r.model, version: r.version, stage: r.stage, aliases: aliases.get(`${r.modelId}/${r.version}`) ?? [], direct: r.direct }))
-    .sort((a, b) => STAGE_ORDER[a.stage] - STAGE_ORDER[b.stage] || a.model.localeCompare(b.model) || b.version - a.version);
+    .sort((a, b) => STAGE_ORDER[a.stage] - STAGE_ORDER[b.stage] || NAMES.compare(a.model, b.model) || b.version - a.version);
 }
 
 function splitAt(ref: string): [string, string | undefined] {

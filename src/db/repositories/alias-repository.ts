@@ -31,4 +31,14 @@ export class KyselyAliasRepository implements AliasRepository {
     const rows = await this.db.selectFrom('aliases').select(['alias', 'version']).where('model_id', '=', modelId).orderBy('alias').execute();
     return rows.map((r) => ({ alias: r.alias, version: Number(r.version) }));
   }
+
+  async ofModels(modelIds: string[]): Promise<(AliasRecord & { modelId: string })[]> {
+    const out: (AliasRecord & { modelId: string })[] = [];
+    for (let i = 0; i < modelIds.length; i += 500) {
+      const rows = await this.db.selectFrom('aliases').select(['model_id', 'alias', 'version'])
+        .where('model_id', 'in', modelIds.slice(i, i + 500)).orderBy('alias').execute();
+      for (const r of rows) out.push({ modelId: r.model_id, alias: r.alias, version: Number(r.version) });
+    }
+    return out;
+  }
 }

@@ -93,16 +93,19 @@ export class KyselyLineageRepository implements LineageRepository {
       start = sql`select version_id, 1 as direct from version_parents where parent_id = ${seed.parentVersionId}`;
     }
     // Descendants inherit what their parents were built from: follow parent edges down, to any depth.
+    // CROSS JOIN makes SQLite start from the affected set (its size is unknown to the planner,
+    // which otherwise scanned every model's versions: 330 ms for 10,000 of 100,000); PostgreSQL
+    // reorders it freely.
     const result = await sql<{ id: string; model_id: string; model: string; version: number | string; stage: string; direct: number | string }>`
       with recursive affected(version_id, direct) as (
         ${start}
         union
         select p.version_id, 0 from version_parents p join affected a on p.parent_id = a.version_id
       )
-      select v.id, v.model_id, m.name as model, v.version, v.stage, max(a.direct) as direct
-      from affected a join versions v on v.id = a.version_id join models m on m.id = v.model_id
-      where v.deleted_at is null
-      group by v.id, v.model_id, m.name, v.version, v.stage
+      , best(version_id, direct) as (select version_id, max(direct) from affected group by version_id)
+      select v.id, v.model_id, m.name as model, v.version, v.stage, b.direct
+      from best b cross join versions v cross join models m
+      where v.id = b.version_id and m.id = v.model_id and v.deleted_at is null
       limit ${limit}
     `.execute(this.db);
     return result.rows.map((r) => ({
