@@ -75,8 +75,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.setNotFoundHandler((request) => {
     throw new ModelgateError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
   });
-  app.addHook('onSend', async (request, reply) => {
+  // Set when the request arrives (a callback hook: no promise per request); errors keep it.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
 
   await app.register(swagger, {

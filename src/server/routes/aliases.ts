@@ -55,10 +55,13 @@ export function aliasRoutes(registry: Registry): FastifyPluginAsyncTypebox {
         aliases: version.aliases, status: version.status, source_uri: version.sourceUri, degraded: version.degradedAt !== null,
         files: version.files.map((f) => ({ path: f.path, digest: f.digest, size: f.size, url: base + f.digest })),
       };
-      const etag = `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 27)}"`;
+      // Serialized once, by the route's own serializer: the ETag hashes exactly the bytes sent.
+      const json = reply.serialize(body) as string;
+      const etag = `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
       reply.header('etag', etag).header('cache-control', 'no-cache');
       if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send(null);
-      return body;
+      // A string payload is sent as it is (the reply type describes the body it encodes).
+      return reply.type('application/json; charset=utf-8').send(json as unknown as typeof body);
     });
   };
 }
