@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
+import type pg from 'pg';
 import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { migrations } from './migrations/index.js';
 import { CurrentSchemaPostgresDialect } from './scoped-introspector.js';
@@ -30,6 +31,8 @@ export interface DbHandle {
   writer?: SQLite.Database;
   /** SQLite only: the raw read-only connection, for the prepared hot reads. */
   reader?: SQLite.Database;
+  /** PostgreSQL only: the pool, for the prepared hot reads. */
+  pool?: pg.Pool;
   capabilities: DbCapabilities;
   kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -107,7 +110,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<DbHandle
   client.release();
   pool.on('error', () => { /* an idle client died; the pool replaces it */ });
   const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
-  return { db, readDb: db, kind: 'postgres', capabilities: { rowLocks: true }, close: () => db.destroy() };
+  return { db, readDb: db, pool, kind: 'postgres', capabilities: { rowLocks: true }, close: () => db.destroy() };
 }
 
 async function migrate(db: Kysely<Database>, kind: 'sqlite' | 'postgres'): Promise<void> {

@@ -17,6 +17,7 @@ import { KyselyVersionRepository } from './repositories/version-repository.js';
 import { KyselyDeliveryRepository, KyselyWebhookRepository } from './repositories/webhook-repositories.js';
 import type { Database } from './schema.js';
 import { GroupCommitter } from './group-commit.js';
+import { postgresHotReads } from './postgres-hot-reads.js';
 import { sqliteHotReads } from './sqlite-hot-reads.js';
 
 function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories {
@@ -50,11 +51,12 @@ export class KyselyUnitOfWork implements UnitOfWork {
   constructor(private readonly handle: DbHandle) {
     this.group = handle.writer ? new GroupCommitter(handle.db, handle.writer) : null;
     const read = repositories(handle.readDb, handle.capabilities);
-    if (!handle.reader) {
+    const hot = handle.reader ? sqliteHotReads(handle.reader, handle.readDb, handle.capabilities)
+      : handle.pool ? postgresHotReads(handle.pool, handle.readDb, handle.capabilities) : null;
+    if (!hot) {
       this.read = read;
       return;
     }
-    const hot = sqliteHotReads(handle.reader, handle.readDb, handle.capabilities);
     this.read = { ...read, models: guard(hot.models), versions: guard(hot.versions), aliases: guard(hot.aliases), tokens: guard(hot.tokens) };
   }
 
