@@ -3,7 +3,8 @@
 // run (this machine is shared and noisy: ratios mean more than absolute figures), on SQLite and
 // PostgreSQL, with 1,000 models and 100,000 versions seeded (metrics, tags, files, lineage,
 // aliases, a 100,000-entry audit chain). Prints one table and writes bench/results/bench.json.
-// Usage: npm run bench [-- --duration 10 --connections 10 --postgres <url> --no-postgres]
+// Also runs webhooks.js and uploads.js (1 GiB upload/download next to dd) and merges their rows.
+// Usage: npm run bench [-- --duration 10 --connections 10 --postgres <url> --no-postgres --no-webhooks --no-uploads --upload-mib 1024]
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -23,6 +24,8 @@ const { values } = parseArgs({
     postgres: { type: 'string', default: process.env.MODELGATE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'no-postgres': { type: 'boolean', default: false },
     'no-webhooks': { type: 'boolean', default: false },
+    'no-uploads': { type: 'boolean', default: false },
+    'upload-mib': { type: 'string', default: '1024' },
   },
 });
 const duration = Number(values.duration);
@@ -227,7 +230,7 @@ async function benchDatabase(db, dir, bare) {
 
 function runScript(script, args = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn('node', [join(import.meta.dirname, script), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn('node', [join(import.meta.dirname, script), ...args], { stdio: ['ignore', 'ignore', 'inherit'], cwd: join(import.meta.dirname, '..') });
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${script} exited with ${code}`))));
   });
 }
@@ -256,6 +259,13 @@ async function main() {
       add({ db: 'sqlite', figure: `webhook deliveries (${hooks.delivered}/${hooks.events} delivered)`, value: hooks.deliveries_per_s, unit: 'events/s', baseline: 'version creates/s feeding them', baseline_value: hooks.writes_per_s });
       add({ db: 'sqlite', figure: 'webhook commit -> receipt (p50)', value: hooks.latency_ms.p50, unit: 'ms', baseline: 'p99', baseline_value: hooks.latency_ms.p99 });
     }
+    if (!values['no-uploads']) {
+      await runScript('uploads.js', ['--size-mib', values['upload-mib']]);
+      const uploads = JSON.parse(await readFile(join(import.meta.dirname, 'results', 'uploads.json'), 'utf8'));
+      for (const r of uploads.rows) {
+        add({ db: 'sqlite', figure: `${uploads.size_mib} MiB ${r.measurement}`, value: r.mib_per_s, unit: 'MiB/s', baseline: 'dd conv=fsync, same file and disk', baseline_value: uploads.dd_mib_per_s, target: `>=${Math.round(uploads.dd_mib_per_s * 0.6)}` });
+      }
+    }
   } finally {
     await stopServer(bareStart.server);
     await rm(dir, { recursive: true, force: true });
@@ -263,7 +273,7 @@ async function main() {
 
   console.log(`\n${'db'.padEnd(8)} ${'figure'.padEnd(78)} ${'value'.padStart(10)} ${'unit'.padEnd(9)} ${'baseline'.padStart(10)}  ${'ratio'.padStart(7)}  ${'target'.padEnd(8)} met  baseline is`);
   for (const r of rows) {
-    const ratio = r.ratio === null ? '' : r.unit === 'req/s' || r.unit === 'entries/s' || r.unit === 'events/s' ? `${(r.ratio * 100).toFixed(0)}%` : `${r.ratio.toFixed(1)}x`;
+    const ratio = r.ratio === null ? '' : ['req/s', 'entries/s', 'events/s', 'MiB/s'].includes(r.unit) ? `${(r.ratio * 100).toFixed(0)}%` : `${r.ratio.toFixed(1)}x`;
     console.log(`${r.db.padEnd(8)} ${r.figure.padEnd(78)} ${fmt(r.value).padStart(10)} ${r.unit.padEnd(9)} ${(r.baseline_value ? fmt(r.baseline_value) : '').padStart(10)}  ${ratio.padStart(7)}  ${(r.target ?? '').padEnd(8)} ${r.met === null ? '   ' : r.met ? 'yes' : 'NO '}  ${r.baseline}`);
   }
   await mkdir(join(import.meta.dirname, 'results'), { recursive: true });

@@ -21,15 +21,14 @@ export interface DbCapabilities {
 
 export interface DbHandle {
   db: Kysely<Database>;
-  /**
-   * Where reads outside transactions go. On SQLite a second, read-only connection: it sees
-   * only committed data (WAL snapshots) and never waits behind a write transaction, which
-   * holds the single write connection across its awaits. On PostgreSQL the same pool.
-   */
-  readDb: Kysely<Database>;
   /** SQLite only: the raw write connection (the group committer asks it whether a transaction is open). */
   writer?: SQLite.Database;
-  /** SQLite only: the raw read-only connection, for the prepared hot reads. */
+  /**
+   * SQLite only: a second, read-only connection for the prepared hot reads. They see only
+   * committed data (WAL snapshots) and never wait behind a write transaction, which holds
+   * the single write connection across its awaits. Everything else, `uow.read` included
+   * (some of its callers write), goes through the write connection.
+   */
   reader?: SQLite.Database;
   /** PostgreSQL only: the pool, for the prepared hot reads. */
   pool?: pg.Pool;
@@ -69,19 +68,17 @@ function openSqlite(path: string): DbHandle {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 10000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return { db, readDb: db, writer: database, kind: 'sqlite', capabilities: { rowLocks: false }, close: () => db.destroy() };
+  return { db, writer: database, kind: 'sqlite', capabilities: { rowLocks: false }, close: () => db.destroy() };
 }
 
 /** Opens the read-only connection once the schema is migrated (an in-memory database has none). */
 function attachSqliteReader(handle: DbHandle, path: string): void {
   const reader = new SQLite(path, { readonly: true });
   reader.pragma('busy_timeout = 10000');
-  const readDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(reader) }) });
   const closeWriter = handle.close;
   handle.reader = reader;
-  handle.readDb = readDb;
   handle.close = async () => {
-    await readDb.destroy();
+    reader.close();
     await closeWriter();
   };
 }
@@ -110,7 +107,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<DbHandle
   client.release();
   pool.on('error', () => { /* an idle client died; the pool replaces it */ });
   const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
-  return { db, readDb: db, pool, kind: 'postgres', capabilities: { rowLocks: true }, close: () => db.destroy() };
+  return { db, pool, kind: 'postgres', capabilities: { rowLocks: true }, close: () => db.destroy() };
 }
 
 async function migrate(db: Kysely<Database>, kind: 'sqlite' | 'postgres'): Promise<void> {

@@ -50,9 +50,9 @@ export class KyselyUnitOfWork implements UnitOfWork {
 
   constructor(private readonly handle: DbHandle) {
     this.group = handle.writer ? new GroupCommitter(handle.db, handle.writer) : null;
-    const read = repositories(handle.readDb, handle.capabilities);
-    const hot = handle.reader ? sqliteHotReads(handle.reader, handle.readDb, handle.capabilities)
-      : handle.pool ? postgresHotReads(handle.pool, handle.readDb, handle.capabilities) : null;
+    const read = repositories(handle.db, handle.capabilities);
+    const hot = handle.reader ? sqliteHotReads(handle.reader, handle.db, handle.capabilities)
+      : handle.pool ? postgresHotReads(handle.pool, handle.db, handle.capabilities) : null;
     if (!hot) {
       this.read = read;
       return;
