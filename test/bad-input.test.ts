@@ -176,18 +176,18 @@ describe.each(DIALECTS)('bad input on $name', ({ name: dialect }) => {
   describe('oversize bodies', () => {
     const huge = () => JSON.stringify({ name: 'huge', description: 'x'.repeat(9 * MiB) });
 
-    it('a JSON body over 8 MiB is 413 PAYLOAD_TOO_LARGE', async () => {
+    it('a model body over its route\'s 1 MiB limit is 413 PAYLOAD_TOO_LARGE', async () => {
       await refused('POST', '/api/v1/models', { body: huge(), contentType: 'application/json' }, 413, 'PAYLOAD_TOO_LARGE');
     });
 
-    it('a chunked JSON body over 8 MiB (no content-length) is 413 PAYLOAD_TOO_LARGE', async () => {
+    it('a chunked JSON body over the limit (no content-length) is 413 PAYLOAD_TOO_LARGE', async () => {
       const bytes = Buffer.from(huge());
       const chunks = Readable.from((function* () { for (let i = 0; i < bytes.length; i += 64 * 1024) yield bytes.subarray(i, i + 64 * 1024); })());
       await refused('POST', '/api/v1/models', { body: chunks, contentType: 'application/json' }, 413, 'PAYLOAD_TOO_LARGE');
     });
 
-    it('a version whose model card pushes the body over 8 MiB is 413 PAYLOAD_TOO_LARGE', async () => {
-      const body = JSON.stringify({ files: [file], model_card: 'y'.repeat(9 * MiB) });
+    it('a version body over its route\'s 16 MiB limit is 413 PAYLOAD_TOO_LARGE', async () => {
+      const body = JSON.stringify({ files: [file], model_card: 'y'.repeat(17 * MiB) });
       await refused('POST', '/api/v1/models/base/versions', { body, contentType: 'application/json' }, 413, 'PAYLOAD_TOO_LARGE');
     });
   });

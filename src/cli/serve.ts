@@ -24,6 +24,14 @@ export function serveCommand(program: Command): void {
     .option('--webhook-retry-base-ms <ms>', 'first retry delay, doubled each time (MODELGATE_WEBHOOK_RETRY_BASE_MS, default 1000)')
     .option('--webhook-lease-ms <ms>', 'how long a dispatcher owns a delivery it took (MODELGATE_WEBHOOK_LEASE_MS, default 60000)')
     .option('--webhook-timeout-ms <ms>', 'how long to wait for a receiver (MODELGATE_WEBHOOK_TIMEOUT_MS, default 10000)')
+    .option('--rate-limit <n>', 'requests per minute per token, per process; 0 for none (MODELGATE_RATE_LIMIT, default 6000)')
+    .option('--rate-limit-burst <n>', 'requests a token may make at once (MODELGATE_RATE_LIMIT_BURST, default 200)')
+    .option('--auth-failure-limit <n>', 'failed authentications per minute per client address; 0 for none (MODELGATE_AUTH_FAILURE_LIMIT, default 60)')
+    .option('--headers-timeout-ms <ms>', 'time a client has to send request headers (MODELGATE_HEADERS_TIMEOUT_MS, default 20000)')
+    .option('--request-timeout-ms <ms>', 'time a client has to send a whole request; 0 for none (MODELGATE_REQUEST_TIMEOUT_MS, default 3600000)')
+    .option('--idle-timeout-ms <ms>', 'a connection silent this long is closed (MODELGATE_IDLE_TIMEOUT_MS, default 120000)')
+    .option('--shutdown-timeout-ms <ms>', 'on SIGTERM, how long in-flight requests get to finish; 0 to wait (MODELGATE_SHUTDOWN_TIMEOUT_MS, default 30000)')
+    .option('--trust-proxy <list>', 'true, or proxy addresses/CIDRs whose X-Forwarded-For names the client (MODELGATE_TRUST_PROXY)')
     .action(async (flags: ServeFlags) => {
       let config;
       try {
@@ -46,12 +54,28 @@ export function serveCommand(program: Command): void {
         console.log(`(also written to ${config.dataDir}/admin-token; it is shown only once)`);
       }
       console.log(`modelgate listening on ${server.url} (database: ${redact(config.database)}, blobs: ${config.blobs})`);
-      const stop = async () => {
+      // Graceful stop: no new connections, in-flight requests and webhook sends finish, then exit 0.
+      // A second signal, or the shutdown timeout, exits at once (committed work is safe either way).
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) {
+          console.error(`modelgate: ${signal} again, exiting without waiting`);
+          process.exit(1);
+        }
+        stopping = true;
+        console.log(`modelgate: ${signal} received, finishing requests in flight`);
+        if (config.limits.shutdownTimeoutMs > 0) {
+          setTimeout(() => {
+            console.error(`modelgate: requests still in flight after ${config.limits.shutdownTimeoutMs} ms, exiting`);
+            process.exit(1);
+          }, config.limits.shutdownTimeoutMs).unref();
+        }
         await server.close();
+        console.log('modelgate: stopped');
         process.exit(0);
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
     });
 }
 

@@ -56,6 +56,7 @@ export const ErrorCodes = [
   'ROLLBACK_NOT_APPROVED',
   'NOTHING_TO_ROLL_BACK',
   'NOT_APPROVED_FOR_PRODUCTION',
+  'RATE_LIMITED',
   'INTERNAL',
   'UNAVAILABLE',
 ] as const;

@@ -12,6 +12,9 @@ import { Signal } from '../core/events/signal.js';
 import type { Registry } from '../core/registry.js';
 import { registerAuth } from './auth.js';
 import { LazySchemas } from './lazy-schemas.js';
+import { BODY_LIMITS, registerJsonParser } from './body-limits.js';
+import { DEFAULT_LIMITS, type ServerLimits } from './config.js';
+import { registerAuthFailureLimit, registerRateLimit } from './rate-limit.js';
 import { mlflowRoutes } from './mlflow/index.js';
 import { errorHandler } from './error-handler.js';
 import { auditRoutes } from './routes/audit.js';
@@ -40,6 +43,8 @@ export interface AppOptions {
   version?: string;
   /** The built web UI's directory (index.html, assets/), served at `/`; no UI when unset. */
   webRoot?: string;
+  /** Rate limits and client timeouts; the defaults of `modelgate serve` when left out. */
+  limits?: ServerLimits;
 }
 
 export type App = FastifyInstance;
@@ -48,10 +53,20 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(options: AppOptions): Promise<App> {
   const schemas = new LazySchemas();
+  const limits = options.limits ?? DEFAULT_LIMITS;
   const app = Fastify({
     schemaController: { compilersFactory: { buildSerializer: schemas.serializerFactory() } },
     logger: options.logger ?? false,
-    bodyLimit: 8 * 1024 * 1024,
+    bodyLimit: BODY_LIMITS.json,
+    // A client that goes quiet (headers half sent, a body that stopped) loses its connection;
+    // one that sends too slowly overall is cut off at the request timeout.
+    connectionTimeout: limits.idleTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks the header and request deadlines on this interval (30 s by default).
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs) },
+    // Behind a load balancer, the client address (for the failed-authentication limit) is
+    // taken from X-Forwarded-For only when the proxy is trusted.
+    trustProxy: limits.trustProxy,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -60,6 +75,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { maxParamLength: 512 },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Aborted when the server starts closing, so long-lived responses (the event stream) end and
+  // let the in-flight requests drain.
+  const closing = new AbortController();
+  app.addHook('preClose', async () => {
+    closing.abort();
+    // Node closes the connections idle at the moment of close() only; one that finishes its
+    // request afterwards would keep the process alive until the client hangs up. Sweep them.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+    app.server.once('close', () => clearInterval(sweep));
+  });
 
   // Bodies are validated strictly (no coercion, no silent stripping of unknown fields, and no
   // Infinity, which JSON.parse makes of 1e400); query strings and path parameters arrive as
@@ -71,6 +96,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   // Every body is JSON (or octet-stream for blobs); text/plain would reach the schema as a string.
   app.removeContentTypeParser('text/plain');
+  registerJsonParser(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request) => {
     throw new ModelgateError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
@@ -78,6 +104,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // Set when the request arrives (a callback hook: no promise per request); errors keep it.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    if (closing.signal.aborted) reply.header('connection', 'close');
     done();
   });
 
@@ -90,7 +117,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
   });
 
+  registerAuthFailureLimit(app, limits);
   registerAuth(app, options.registry);
+  registerRateLimit(app, limits);
   await app.register(healthRoutes(options.ready ?? (async () => true)));
   await app.register(async (api) => {
     await api.register(identityRoutes(options.registry));
@@ -104,7 +133,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await api.register(webhookRoutes(options.registry));
     await api.register(lineageRoutes(options.registry));
     await api.register(deploymentRoutes(options.registry));
-    await api.register(eventRoutes(options.registry, options.signal ?? new Signal()));
+    await api.register(eventRoutes(options.registry, options.signal ?? new Signal(), closing.signal));
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   }, { prefix: '/api/v1' });
   await mlflowRoutes(app, options.registry);

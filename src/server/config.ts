@@ -24,10 +24,43 @@ export interface ServeConfig {
   gcIntervalMs: number;
   allowWebhookHosts: string[];
   webhooks: { maxAttempts: number; retryBaseMs: number; leaseMs: number; timeoutMs: number };
+  limits: ServerLimits;
 }
 
 /** Where an S3 blob store lives (what `--blobs s3://...` and the `--s3-*` flags say). */
 export type S3Config = Omit<S3StoreOptions, 'spoolDir'>;
+/** What protects one server process from a client that sends too much, too fast or too slowly. */
+export interface ServerLimits {
+  /** Requests a token may make per minute, sustained (0: no limit); counted per process. */
+  rateLimitPerMinute: number;
+  /** Requests a token may make at once before the per-minute rate applies. */
+  rateLimitBurst: number;
+  /** Failed authentications one client address may make per minute before it gets 429. */
+  authFailuresPerMinute: number;
+  /** A client must send its request headers within this. */
+  headersTimeoutMs: number;
+  /** A client must send its whole request (headers and body) within this; 0: no limit. */
+  requestTimeoutMs: number;
+  /** A connection that sends and receives nothing for this long is closed. */
+  idleTimeoutMs: number;
+  /** On SIGTERM/SIGINT, how long in-flight requests get to finish before the process exits anyway. */
+  shutdownTimeoutMs: number;
+  /** Whether (true) or which proxy addresses may set X-Forwarded-For for the client address. */
+  trustProxy: boolean | string[];
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  rateLimitPerMinute: 6000,
+  rateLimitBurst: 200,
+  authFailuresPerMinute: 60,
+  headersTimeoutMs: 20_000,
+  // Long enough for a large upload in one request; slow or stalled senders are caught by the
+  // idle timeout long before.
+  requestTimeoutMs: 3_600_000,
+  idleTimeoutMs: 120_000,
+  shutdownTimeoutMs: 30_000,
+  trustProxy: false,
+};
 
 export class ConfigError extends Error {}
 
@@ -51,6 +84,14 @@ export interface ServeFlags {
   webhookRetryBaseMs?: string;
   webhookLeaseMs?: string;
   webhookTimeoutMs?: string;
+  rateLimit?: string;
+  rateLimitBurst?: string;
+  authFailureLimit?: string;
+  headersTimeoutMs?: string;
+  requestTimeoutMs?: string;
+  idleTimeoutMs?: string;
+  shutdownTimeoutMs?: string;
+  trustProxy?: string;
 }
 
 export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): ServeConfig {
@@ -103,6 +144,20 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Serv
     leaseMs: int(pick(flags.webhookLeaseMs, 'WEBHOOK_LEASE_MS'), 60_000, 'webhook-lease-ms', 100, 3_600_000),
     timeoutMs: int(pick(flags.webhookTimeoutMs, 'WEBHOOK_TIMEOUT_MS'), 10_000, 'webhook-timeout-ms', 100, 300_000),
   };
+  const d = DEFAULT_LIMITS;
+  const limits: ServerLimits = {
+    rateLimitPerMinute: int(pick(flags.rateLimit, 'RATE_LIMIT'), d.rateLimitPerMinute, 'rate-limit', 0, 10_000_000),
+    rateLimitBurst: int(pick(flags.rateLimitBurst, 'RATE_LIMIT_BURST'), d.rateLimitBurst, 'rate-limit-burst', 1, 1_000_000),
+    authFailuresPerMinute: int(pick(flags.authFailureLimit, 'AUTH_FAILURE_LIMIT'), d.authFailuresPerMinute, 'auth-failure-limit', 0, 1_000_000),
+    headersTimeoutMs: int(pick(flags.headersTimeoutMs, 'HEADERS_TIMEOUT_MS'), d.headersTimeoutMs, 'headers-timeout-ms', 100, 3_600_000),
+    requestTimeoutMs: int(pick(flags.requestTimeoutMs, 'REQUEST_TIMEOUT_MS'), d.requestTimeoutMs, 'request-timeout-ms', 0, 86_400_000),
+    idleTimeoutMs: int(pick(flags.idleTimeoutMs, 'IDLE_TIMEOUT_MS'), d.idleTimeoutMs, 'idle-timeout-ms', 100, 3_600_000),
+    shutdownTimeoutMs: int(pick(flags.shutdownTimeoutMs, 'SHUTDOWN_TIMEOUT_MS'), d.shutdownTimeoutMs, 'shutdown-timeout-ms', 0, 3_600_000),
+    trustProxy: trustProxy(pick(flags.trustProxy, 'TRUST_PROXY')),
+  };
+  if (limits.requestTimeoutMs !== 0 && limits.requestTimeoutMs < limits.headersTimeoutMs) {
+    throw new ConfigError(`--request-timeout-ms (${limits.requestTimeoutMs}) must be 0 or at least --headers-timeout-ms (${limits.headersTimeoutMs})`);
+  }
   return {
     port,
     host,
@@ -117,7 +172,18 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Serv
     gcIntervalMs,
     allowWebhookHosts: hosts.split(',').map((h) => h.trim()).filter(Boolean),
     webhooks,
+    limits,
   };
+}
+
+function trustProxy(text: string | undefined): boolean | string[] {
+  if (text === undefined || text === '' || text === 'false') return false;
+  if (text === 'true') return true;
+  const list = text.split(',').map((a) => a.trim()).filter(Boolean);
+  for (const a of list) {
+    if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(a)) throw new ConfigError(`--trust-proxy must be true, false or a comma list of addresses or CIDRs, got ${JSON.stringify(a)}`);
+  }
+  return list;
 }
 
 /** `1048576`, `512M`, `2G`, `1.5T`. */

@@ -54,6 +54,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   ROLLBACK_NOT_APPROVED: 422,
   NOTHING_TO_ROLL_BACK: 409,
   NOT_APPROVED_FOR_PRODUCTION: 422,
+  RATE_LIMITED: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
 };

@@ -66,6 +66,7 @@ export async function startServer(config: ServeConfig, options: { logger?: boole
     version: process.env.npm_package_version,
     // The same place from src/server (tests) and dist/server (the built CLI).
     webRoot: fileURLToPath(new URL('../../dist/web', import.meta.url)),
+    limits: config.limits,
   });
   dispatcher = new Dispatcher(uow, sender, clock, systemIds, {
     ...DEFAULT_DISPATCHER,
@@ -86,10 +87,11 @@ export async function startServer(config: ServeConfig, options: { logger?: boole
   gcTimer?.unref();
   return {
     app, registry, db, url, adminToken, dispatcher,
+    // Graceful: stop accepting connections and let the requests in flight finish while the
+    // dispatcher settles the deliveries it is sending; only then close the database.
     close: async () => {
       if (gcTimer) clearInterval(gcTimer);
-      await dispatcher!.stop();
-      await app.close();
+      await Promise.all([app.close(), dispatcher!.stop()]);
       await db.close();
     },
   };

@@ -49,7 +49,7 @@ let counter = 0;
 export async function startTestServer(dialect: Dialect['name'], extra: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'modelgate-test-'));
   const schema = dialect === 'postgres' ? `mg_test_${process.pid}_${randomBytes(4).toString('hex')}` : undefined;
-  const config = loadServeConfig({ port: '0', dataDir, ...(dialect === 'postgres' ? { database: POSTGRES_URL } : {}), ...extra }, {});
+  const config = loadServeConfig({ port: '0', dataDir, rateLimit: '0', authFailureLimit: '0', ...(dialect === 'postgres' ? { database: POSTGRES_URL } : {}), ...extra }, {});
   let server = await startServer(config, { db: { schema } });
   const url = server.url;
   config.port = Number(new URL(url).port);

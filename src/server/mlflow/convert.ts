@@ -73,6 +73,8 @@ export function mlflowError(code: ErrorCode | string): { errorCode: string; stat
     case 'PROMOTION_STALE':
     case 'VERSION_NOT_DELETABLE':
       return { errorCode: 'RESOURCE_CONFLICT', status: 409 };
+    case 'RATE_LIMITED':
+      return { errorCode: 'REQUEST_LIMIT_EXCEEDED', status: 429 };
     case 'INTERNAL':
     case 'UNAVAILABLE':
       return { errorCode: 'INTERNAL_ERROR', status: 500 };

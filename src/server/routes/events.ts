@@ -8,7 +8,8 @@ import { replies } from '../schemas.js';
 const HEARTBEAT_MS = 15_000;
 const POLL_MS = 1000;
 
-export function eventRoutes(registry: Registry, signal: Signal): FastifyPluginAsyncTypebox {
+/** `shutdown` aborts when the server starts closing: open streams end so the close can finish. */
+export function eventRoutes(registry: Registry, signal: Signal, shutdown: AbortSignal = new AbortController().signal): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get('/events', {
       schema: {
@@ -34,7 +35,10 @@ export function eventRoutes(registry: Registry, signal: Signal): FastifyPluginAs
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id });
       const closed = new AbortController();
-      request.raw.on('close', () => closed.abort());
+      const stop = () => closed.abort();
+      request.raw.on('close', stop);
+      if (shutdown.aborted) stop();
+      else shutdown.addEventListener('abort', stop, { once: true });
       // A slow reader gets no more than the socket's buffer ahead of it: wait for it to drain.
       const send = async (text: string) => {
         if (!res.write(text)) await new Promise((resolve) => { res.once('drain', resolve); closed.signal.addEventListener('abort', resolve); });
@@ -63,6 +67,7 @@ export function eventRoutes(registry: Registry, signal: Signal): FastifyPluginAs
       } catch (err) {
         request.log.info({ err }, 'event stream ended');
       } finally {
+        shutdown.removeEventListener('abort', stop);
         res.end();
       }
     });

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { presentVersion } from '../../core/present.js';
 import type { Registry } from '../../core/registry.js';
 import { ctx } from '../auth.js';
+import { BODY_LIMITS } from '../body-limits.js';
 import {
   Digest, FileEntry, LineageInput, Name, NextPageToken, PageSize, PageToken, Stage, TagMap, TagPatch, Text, VersionReply, replies,
 } from '../schemas.js';
@@ -12,6 +13,7 @@ const VersionParams = Type.Object({ name: Name, version: Type.Integer({ minimum:
 export function versionRoutes(registry: Registry): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post('/models/:name/versions', {
+      bodyLimit: BODY_LIMITS.version,
       schema: {
         summary: 'Register a version from uploaded blobs or an external source',
         tags: ['versions'],
@@ -69,6 +71,7 @@ export function versionRoutes(registry: Registry): FastifyPluginAsyncTypebox {
     }, async (request) => presentVersion(await registry.versions.get(request.params.name, request.params.version)));
 
     app.patch('/models/:name/versions/:version', {
+      bodyLimit: BODY_LIMITS.version,
       schema: {
         summary: "Edit a version's description, tags or model card",
         tags: ['versions'],

@@ -1,0 +1,91 @@
+/**
+ * Per-token rate limits and a brake on failed authentication per client address. Each process
+ * counts on its own (N servers behind a load balancer allow up to N times the rate), which
+ * is enough to stop one runaway script or a token-guessing loop from starving everyone else.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ModelgateError } from '../core/errors.js';
+import type { ServerLimits } from './config.js';
+
+/**
+ * Token buckets by key: each holds up to `burst` requests and refills at `perMinute`. Memory
+ * is bounded: past `maxKeys` the least recently used key is forgotten (it starts full again).
+ */
+export class TokenBuckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly perMs: number;
+
+  constructor(
+    perMinute: number,
+    private readonly burst: number,
+    private readonly maxKeys = 100_000,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.perMs = perMinute / 60_000;
+  }
+
+  /** Seconds until `key` may make one more request: 0 when it may now. Takes nothing. */
+  wait(key: string): number {
+    const tokens = this.refill(key).tokens;
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.perMs / 1000));
+  }
+
+  /** Takes one request from `key`'s bucket if it has one; returns `wait(key)` as it was. */
+  take(key: string): number {
+    const bucket = this.refill(key);
+    if (bucket.tokens < 1) return this.wait(key);
+    bucket.tokens -= 1;
+    return 0;
+  }
+
+  private refill(key: string): { tokens: number; at: number } {
+    const now = this.now();
+    let bucket = this.buckets.get(key);
+    if (bucket) {
+      bucket.tokens = Math.min(this.burst, bucket.tokens + (now - bucket.at) * this.perMs);
+      bucket.at = now;
+      this.buckets.delete(key); // re-inserted below: the map's order is least recently used first
+    } else {
+      bucket = { tokens: this.burst, at: now };
+      if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
+    }
+    this.buckets.set(key, bucket);
+    return bucket;
+  }
+}
+
+function limited(reply: FastifyReply, seconds: number, message: string): ModelgateError {
+  reply.header('retry-after', String(seconds));
+  return new ModelgateError('RATE_LIMITED', message, { retry_after_seconds: seconds });
+}
+
+/**
+ * Before authentication: a client address that failed to authenticate too often recently
+ * gets 429 without its token being looked at. Failures are counted as their 401s go out.
+ */
+export function registerAuthFailureLimit(app: FastifyInstance, limits: ServerLimits): void {
+  if (limits.authFailuresPerMinute === 0) return;
+  const failures = new TokenBuckets(limits.authFailuresPerMinute, limits.authFailuresPerMinute);
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config.public) return;
+    const seconds = failures.wait(request.ip);
+    if (seconds > 0) throw limited(reply, seconds, `too many failed authentications from this address; retry in ${seconds}s`);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode === 401) failures.take(request.ip);
+  });
+}
+
+/** After authentication: each token (bearer or the password of Basic) has its own bucket. */
+export function registerRateLimit(app: FastifyInstance, limits: ServerLimits): void {
+  if (limits.rateLimitPerMinute === 0) return;
+  const buckets = new TokenBuckets(limits.rateLimitPerMinute, limits.rateLimitBurst);
+  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
+    if (request.routeOptions.config.public) return;
+    // Keyed by a hash of the credential, so no live token sits in this map.
+    const key = createHash('sha256').update(request.headers.authorization ?? '').digest('base64url');
+    const seconds = buckets.take(key);
+    if (seconds > 0) throw limited(reply, seconds, `rate limit of ${limits.rateLimitPerMinute} requests per minute for this token exceeded; retry in ${seconds}s`);
+  });
+}
