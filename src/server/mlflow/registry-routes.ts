@@ -7,6 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { requireRole } from '../../core/access.js';
 import { ModelgateError } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
 import type { Model, Stage, Version } from '../../core/types.js';
@@ -240,6 +241,8 @@ export function mlflowRegistryRoutes(registry: Registry): FastifyPluginAsyncType
       const stage = stageFromMlflow(required(b.stage, 'stage'));
       if (!stage) throw invalid(`Invalid Model Version stage: ${b.stage}. Value must be one of None, Staging, Production, Archived.`);
       if (stage === 'development') throw invalid('A version returns to None only when a promotion of it is rejected; it cannot be moved there directly.');
+      // Refused before the no-op below: a viewer may not even ask.
+      requireRole(request.actor, 'contributor', 'moving a version to another stage');
       const current = await registry.versions.get(name, number);
       // Moving to the stage it is in changes nothing, as in MLflow. Production archives its predecessor either way: one production version per model.
       if (current.stage !== stage) await promoteOrRefuse(registry, request, name, number, stage as Exclude<Stage, 'development'>);
