@@ -50,7 +50,7 @@ export interface OpenOptions {
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<DbHandle> {
   const handle = isPostgresUrl(url) ? await openPostgres(url, options) : openSqlite(url);
   try {
-    await migrate(handle.db, handle.kind);
+    await migrate(handle);
   } catch (err) {
     await handle.close();
     throw err;
@@ -110,15 +110,24 @@ async function openPostgres(url: string, options: OpenOptions): Promise<DbHandle
   return { db, pool, kind: 'postgres', capabilities: { rowLocks: true }, close: () => db.destroy() };
 }
 
-async function migrate(db: Kysely<Database>, kind: 'sqlite' | 'postgres'): Promise<void> {
-  // On PostgreSQL the migrator must be told its schema: otherwise it takes a migration table
-  // in any other schema of the database for its own and never creates one here.
-  let migrationTableSchema: string | undefined;
-  if (kind === 'postgres') {
-    const row = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db);
-    migrationTableSchema = row.rows[0]?.schema;
-  }
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
+async function migrate(handle: DbHandle): Promise<void> {
+  const run = async (db: Kysely<Database>, schema?: string) => {
+    // With no schema named, Kysely looks for its tables in every schema of the database and
+    // takes another schema's for its own.
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error;
+  };
+  if (handle.kind !== 'postgres') return run(handle.db);
+  // Kysely's own lock lives in a table it creates first; servers starting together on an
+  // empty schema race on creating that table. A session advisory lock, per schema, comes first.
+  await handle.db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(hashtext('modelgate.migrate'), hashtext(current_schema()))`.execute(conn);
+    try {
+      const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(conn);
+      await run(conn, rows[0]!.schema);
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext('modelgate.migrate'), hashtext(current_schema()))`.execute(conn);
+    }
+  });
 }
