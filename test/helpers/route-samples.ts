@@ -14,7 +14,7 @@ export function matrixKey(method: string, url: string): string {
 
 export interface Fixture {
   digest: string; promotion: string; rejectable: string; cancellable: string; webhook: string; doomedWebhook: string;
-  token: string; deployment: string; rule: string; alert: string; run: string; experiment: string;
+  token: string; deployment: string; rule: string; alert: string; upload: string; doomedUpload: string; run: string; experiment: string;
 }
 
 export interface Call { path: string; body?: unknown; raw?: Buffer }
@@ -27,7 +27,7 @@ export function sample(method: string, url: string, fx: Fixture, caller: Caller)
   const params: Record<string, string> = {
     name: 'm', version: '1', alias: 'candidate', username: 'someone', digest: fx.digest, delivery: '00000000-0000-4000-8000-000000000000',
     id: url.startsWith('/api/v1/promotions') ? fx.promotion : url.startsWith('/api/v1/webhooks') ? fx.webhook
-      : url.startsWith('/api/v1/tokens') ? fx.token : url.startsWith('/api/v1/deployments') ? fx.deployment
+      : url.startsWith('/api/v1/uploads') ? fx.upload : url.startsWith('/api/v1/tokens') ? fx.token : url.startsWith('/api/v1/deployments') ? fx.deployment
       : url.includes('alert-rules') ? fx.rule : url.startsWith('/api/v1/alerts') ? fx.alert : '00000000-0000-4000-8000-000000000000',
     '*': `${fx.run}/artifacts/model/${unique}.bin`,
   };
@@ -39,9 +39,13 @@ export function sample(method: string, url: string, fx: Fixture, caller: Caller)
   if (key === 'POST /api/v1/promotions/:id/reject') params.id = fx.rejectable;
   if (key === 'POST /api/v1/promotions/:id/cancel') params.id = fx.cancellable;
   if (key === 'DELETE /api/v1/webhooks/:id') params.id = fx.doomedWebhook;
+  if (key === 'DELETE /api/v1/uploads/:id') params.id = fx.doomedUpload;
+  params.number = '1';
   const path = url.replace(/:(\w+)|\*/g, (all, p) => encodeURIComponent(params[p ?? '*'] ?? all)).replace(/%2F/g, '/');
   const hook = { url: 'https://93.184.216.34/hook', events: ['model.*'] };
   const bodies: Record<string, unknown> = {
+    'POST /api/v1/uploads': { size: 10 },
+    'POST /api/v1/admin/gc': { dry_run: true },
     'POST /api/v1/users': { username: `u-${unique}`, role: 'viewer' },
     'PATCH /api/v1/users/:username': { role: 'viewer' },
     'POST /api/v1/tokens': { name: 't' },
@@ -109,7 +113,7 @@ export function sample(method: string, url: string, fx: Fixture, caller: Caller)
     'GET /api/2.0/mlflow-artifacts/artifacts': `path=${fx.run}`,
   };
   const query = queries[key];
-  if (key === 'POST /api/v1/blobs' || key === 'PUT /api/2.0/mlflow-artifacts/artifacts/*') return { path, raw: Buffer.from(`bytes ${unique}`) };
+  if (key === 'PUT /api/v1/uploads/:id/parts/:number' || key === 'POST /api/v1/blobs' || key === 'PUT /api/2.0/mlflow-artifacts/artifacts/*') return { path, raw: Buffer.from(`bytes ${unique}`) };
   if (key === 'GET /api/2.0/mlflow-artifacts/artifacts/*') return { path: path.replace(/[^/]+\.bin$/, 'weights.bin') };
   return { path: query ? `${path}?${query}` : path, body: bodies[key] };
 }
@@ -141,12 +145,14 @@ export async function buildFixture(t: TestServer): Promise<Fixture> {
     const webhook = await a.createWebhook({ url: 'https://93.184.216.34/hook', events: ['model.*'] });
     const doomed = await a.createWebhook({ url: 'https://93.184.216.34/other', events: ['model.*'] });
     const token = await a.createToken({ name: 'spare' });
+    const upload = await res('/api/v1/uploads', { size: 10 });
+    const doomedUpload = await res('/api/v1/uploads', { size: 11 });
     const experiment = await res('/api/2.0/mlflow/experiments/create', { name: 'fixture-exp' });
     const run = await res('/api/2.0/mlflow/runs/create', { experiment_id: experiment.experiment_id });
     const runId = run.run.info.run_id as string;
     await fetch(`${t.url}/api/2.0/mlflow-artifacts/artifacts/${runId}/artifacts/model/weights.bin`, { method: 'PUT', headers: { authorization: `Bearer ${t.adminToken}` }, body: 'weights' });
     return {
       digest: file.digest, promotion: promotion.id, rejectable: rejectable.id, cancellable: cancellable.id, webhook: webhook.id,
-      doomedWebhook: doomed.id, token: token.id, deployment: deployment.id, rule: rule.id, alert: alerts.alerts[0]!.id, run: runId, experiment: experiment.experiment_id,
+      doomedWebhook: doomed.id, token: token.id, deployment: deployment.id, upload: upload.id, doomedUpload: doomedUpload.id, rule: rule.id, alert: alerts.alerts[0]!.id, run: runId, experiment: experiment.experiment_id,
     };
 }
