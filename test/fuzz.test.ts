@@ -81,7 +81,9 @@ describe.each(DIALECTS)('hostile input at every route ($name)', ({ name }) => {
       ? (await t.sql("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")) as { name: string }[]
       : (await t.sql("select table_name as name from information_schema.tables where table_schema = current_schema()")) as { name: string }[];
     const counts: Record<string, unknown> = {};
-    for (const { name: table } of tables.sort((a, b) => a.name.localeCompare(b.name))) {
+    // The dispatcher keeps retrying deliveries in the background; what it delivers is compared
+    // through outbox_events (every event of the registry), not its fan-out and attempt log.
+    for (const { name: table } of tables.sort((a, b) => a.name.localeCompare(b.name)).filter((t) => !['deliveries', 'delivery_attempts', 'dispatcher_state'].includes(t.name))) {
       counts[table] = Number(((await t.sql(`select count(*) as n from ${table}`)) as { n: number }[])[0]!.n);
     }
     counts.journal_head = await t.sql('select * from journal_head');
@@ -97,6 +99,15 @@ describe.each(DIALECTS)('hostile input at every route ($name)', ({ name }) => {
     revoked = spare.token;
   }, 60_000);
   afterAll(async () => { await t.close(); });
+
+  it('answers a NUL character in an id or a stored string with 4xx (PostgreSQL text cannot hold one)', async () => {
+    const auth = { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' };
+    const cancel = await fetch(`${t.url}/api/v1/promotions/a%00b/cancel`, { method: 'POST', headers: auth, body: '{}' });
+    expect([400, 404]).toContain(cancel.status);
+    const edit = await fetch(`${t.url}/api/v1/models/m`, { method: 'PATCH', headers: auth, body: JSON.stringify({ description: 'a\u0000b' }) });
+    expect(edit.status === 200 || edit.status === 400).toBe(true);
+    if (name === 'postgres') expect((await edit.json()).error.code).toBe('VALIDATION_FAILED');
+  });
 
   it(`${RUNS} hostile requests: writes get 4xx with a stable code, nothing answers 5xx or hangs, the database is unchanged`, async () => {
     const routes = t.server.app.routeTable.filter((r) => r.url !== '/api/v1/events' || r.method !== 'GET');

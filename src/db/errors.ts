@@ -11,6 +11,10 @@ export function translateDbError(err: unknown): unknown {
       constraint: typeof e.constraint === 'string' ? e.constraint : undefined,
     });
   }
+  // PostgreSQL text cannot hold NUL (SQLite can): a value that carries one is bad input, not a fault.
+  if (code === '22021' || code === '22P05') {
+    return new ModelgateError('VALIDATION_FAILED', 'text may not contain NUL (\\u0000) or characters the database cannot store');
+  }
   if (code === '40001' || code === '40P01' || code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT') {
     return new ModelgateError('UNAVAILABLE', 'the database is busy with a conflicting change; retry it');
   }
