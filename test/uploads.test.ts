@@ -5,7 +5,7 @@
  * version points to.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,24 @@ describe.each(DIALECTS)('resumable uploads on $name', ({ name: dialect }) => {
     await expectApiError(dev.uploadPart(s.upload_id, 2, bytes), 400, 'PART_SIZE_MISMATCH');
     await expectApiError(dev.uploadPart(s.upload_id, 3, bytes.subarray(0, 10)), 400, 'VALIDATION_FAILED');
     expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([1, 2]);
+    // A good part resent badly is missing again, not silently kept over rewritten bytes.
+    await dev.uploadPart(s.upload_id, 1, part(bytes, 1, 64 * KiB));
+    expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([2]);
+    await expectApiError(dev.uploadPart(s.upload_id, 1, part(bytes, 2, 64 * KiB), { sha256: sha(part(bytes, 1, 64 * KiB)) }), 422, 'PART_DIGEST_MISMATCH');
+    expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([1, 2]);
+  });
+
+  it('never replaces the stored file of a blob that exists already', async () => {
+    const bytes = randomBytes(128 * KiB);
+    const first = await dev.uploadBlob(bytes);
+    const path = join(t.dataDir, 'blobs', 'sha256', first.digest.slice(7, 9), first.digest.slice(7));
+    const before = (await stat(path)).ino;
+    const s = await dev.startUpload({ size: bytes.length, sha256: sha(bytes), part_size: 64 * KiB });
+    await dev.uploadPart(s.upload_id, 1, part(bytes, 1, 64 * KiB));
+    await dev.uploadPart(s.upload_id, 2, part(bytes, 2, 64 * KiB));
+    expect((await dev.completeUpload(s.upload_id)).digest).toBe(first.digest);
+    await dev.uploadBlob(bytes);
+    expect((await stat(path)).ino).toBe(before);
   });
 
   it('refuses to complete when the whole digest differs: no blob appears and the session ends', async () => {

@@ -10,7 +10,6 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelgateError, errors } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ClaimBlob, StoredPart, UploadHandle } from '../core/ports.js';
-import { digestOf } from '../core/digest.js';
 import { writeHashed } from './stream-writer.js';
 
 export class FsBlobStore implements BlobStore {
@@ -118,12 +117,29 @@ export class FsBlobStore implements BlobStore {
   }
 
   async completeUpload(upload: UploadHandle, _parts: Array<{ number: number; etag: string }>, options: { expectedDigest?: string; claim: ClaimBlob }): Promise<BlobInfo> {
-    const path = this.sessionPath(upload.id);
-    const { digest, size } = await digestOf(createReadStream(path, { highWaterMark: 1 << 20 }));
-    if (size !== upload.size) throw errors.partSize(0, upload.size, size);
-    if (options.expectedDigest !== undefined && options.expectedDigest !== digest) throw errors.digestMismatch(options.expectedDigest, digest);
-    await this.publish(path, { digest, size }, options.claim);
-    return { digest, size };
+    // The parts are copied into a private file while hashing: a part write still in flight on
+    // the session file can then never reach the published blob.
+    const tmp = join(this.tmpDir, `${randomUUID()}.part`);
+    const file = await open(tmp, 'wx', 0o644);
+    let kept = false;
+    try {
+      const source = createReadStream(this.sessionPath(upload.id), { highWaterMark: 1 << 20 });
+      const { size, hash } = await writeHashed(file, source, 0, upload.size, () => errors.partSize(0, upload.size));
+      const digest = `sha256:${hash.digest('hex')}`;
+      if (size !== upload.size) throw errors.partSize(0, upload.size, size);
+      if (options.expectedDigest !== undefined && options.expectedDigest !== digest) throw errors.digestMismatch(options.expectedDigest, digest);
+      await file.sync();
+      await file.close();
+      await this.publish(tmp, { digest, size }, options.claim);
+      kept = true;
+      await rm(this.sessionPath(upload.id), { force: true });
+      return { digest, size };
+    } finally {
+      if (!kept) {
+        await file.close().catch(() => {});
+        await rm(tmp, { force: true });
+      }
+    }
   }
 
   async abortUpload(upload: UploadHandle): Promise<void> {
@@ -159,7 +175,12 @@ export class FsBlobStore implements BlobStore {
     await claim(info);
     const target = this.pathOf(info.digest);
     await mkdir(join(target, '..'), { recursive: true });
-    // Identical bytes are stored once: renaming over an existing blob replaces it with the same bytes.
+    // Identical bytes are stored once, and a stored blob is never replaced: whoever holds an
+    // open handle on the new file cannot reach bytes that versions already point to.
+    if (await this.stat(info.digest)) {
+      await rm(path, { force: true });
+      return;
+    }
     await rename(path, target);
     await syncDir(join(target, '..'));
   }

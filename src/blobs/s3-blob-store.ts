@@ -166,15 +166,17 @@ export class S3BlobStore implements BlobStore {
     }
     const object = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: staging }));
     const { digest, size } = await digestOf(object.Body as Readable);
-    try {
+    const dropStaging = () => this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: staging }));
+    if (size !== upload.size || (options.expectedDigest !== undefined && options.expectedDigest !== digest)) {
+      await dropStaging();
       if (size !== upload.size) throw errors.partSize(0, upload.size, size);
-      if (options.expectedDigest !== undefined && options.expectedDigest !== digest) throw errors.digestMismatch(options.expectedDigest, digest);
-      await options.claim({ digest, size });
-      if (!(await this.stat(digest))) await this.copy(staging, this.keyOf(digest), size);
-      return { digest, size };
-    } finally {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: staging }));
+      throw errors.digestMismatch(options.expectedDigest!, digest);
     }
+    // Any other failure keeps the staged object, so completing again can still succeed.
+    await options.claim({ digest, size });
+    if (!(await this.stat(digest))) await this.copy(staging, this.keyOf(digest), size);
+    await dropStaging();
+    return { digest, size };
   }
 
   async abortUpload(upload: UploadHandle): Promise<void> {

@@ -101,8 +101,16 @@ export interface BlobRecordRepository {
   committedBytes(): Promise<number>;
   /** Present blobs untouched since `before` that no live version or run artifact references. */
   unreferenced(before: string, limit: number): Promise<BlobRecord[]>;
-  /** Marks a blob `deleting` if its generation is still `refGen` and nothing references it. */
-  markDeleting(digest: string, refGen: number): Promise<boolean>;
+  /**
+   * Marks a blob `deleting` if its generation is still `refGen`, it was not touched since
+   * `before`, and nothing references it.
+   */
+  markDeleting(digest: string, refGen: number, before: string): Promise<boolean>;
+  /** Records bytes found with no record as `deleting`; false if a record appeared meanwhile. */
+  adoptForDeletion(digest: string, size: number, at: string): Promise<boolean>;
+  /** Takes (or renews) a named lease until `until`, unless another holder's is still valid. */
+  takeLease(name: string, holder: string, now: string, until: string): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
   deleting(limit: number): Promise<BlobRecord[]>;
   remove(digest: string): Promise<void>;
   /** Which of these digests have a record (any state). */
@@ -144,6 +152,8 @@ export interface UploadRepository {
   findOpen(createdBy: string, sha256: string, size: number, now: string): Promise<UploadSession | null>;
   setStatus(id: string, status: UploadStatus, at: string, digest?: string): Promise<void>;
   putPart(uploadId: string, part: UploadPart): Promise<void>;
+  /** Forgets a part (before its bytes are rewritten). */
+  deletePart(uploadId: string, number: number): Promise<void>;
   parts(uploadId: string): Promise<UploadPart[]>;
   /** Open sessions past their expiry. */
   expired(now: string, limit: number): Promise<UploadSession[]>;

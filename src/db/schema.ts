@@ -372,6 +372,12 @@ export interface BlobsTable {
   touched_at: string;
 }
 
+export interface MaintenanceLeasesTable {
+  name: string;
+  holder: string;
+  expires_at: string;
+}
+
 export interface UploadSessionsTable {
   id: string;
   created_by: string;
@@ -431,6 +437,7 @@ export interface Database {
   runs: RunsTable;
   artifacts: ArtifactsTable;
   blobs: BlobsTable;
+  maintenance_leases: MaintenanceLeasesTable;
   upload_sessions: UploadSessionsTable;
   upload_parts: UploadPartsTable;
 }

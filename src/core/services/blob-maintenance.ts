@@ -10,6 +10,7 @@
  */
 import { requireRole } from '../access.js';
 import { change, type CoreDeps } from '../core-deps.js';
+import { ModelgateError } from '../errors.js';
 import type { RequestContext } from '../journal.js';
 import { requireModel } from './lookup.js';
 import { handle } from './blob-service.js';
@@ -47,6 +48,7 @@ export interface VerifyReport {
 
 const BATCH = 200;
 const TEMP_MIN_AGE_MS = 3_600_000;
+const LEASE_MS = 60_000;
 
 export class BlobMaintenance {
   private running: Promise<GcReport> | null = null;
@@ -57,8 +59,33 @@ export class BlobMaintenance {
   gc(ctx: RequestContext, options: { dryRun?: boolean; graceMs?: number } = {}): Promise<GcReport> {
     requireRole(ctx.actor, 'admin', 'collecting garbage');
     if (options.dryRun) return this.collect(ctx, true, options.graceMs);
-    this.running ??= this.collect(ctx, false, options.graceMs).finally(() => { this.running = null; });
+    this.running ??= this.leased(() => this.collect(ctx, false, options.graceMs)).finally(() => { this.running = null; });
     return this.running;
+  }
+
+  /**
+   * Runs `work` holding the database's `gc` lease, so that servers sharing a database collect
+   * one at a time (a second one waits up to a minute). The lease outlives a crashed holder by
+   * at most its term, and is renewed while the work runs.
+   */
+  private async leased<T>(work: () => Promise<T>): Promise<T> {
+    const { uow, clock, ids } = this.deps;
+    const holder = ids.uuid();
+    const take = () => {
+      const now = clock.now();
+      return uow.transaction((repos) => repos.blobRecords.takeLease('gc', holder, now, new Date(Date.parse(now) + LEASE_MS).toISOString()));
+    };
+    for (let waited = 0; !(await take()); waited += 250) {
+      if (waited >= 60_000) throw new ModelgateError('UNAVAILABLE', 'another server is collecting garbage; try again later');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const renew = setInterval(() => { take().catch(() => {}); }, LEASE_MS / 3);
+    try {
+      return await work();
+    } finally {
+      clearInterval(renew);
+      await uow.transaction((repos) => repos.blobRecords.releaseLease('gc', holder)).catch(() => {});
+    }
   }
 
   private async collect(ctx: RequestContext, dryRun: boolean, graceMs = this.deps.limits.gcGraceMs): Promise<GcReport> {
@@ -124,7 +151,7 @@ export class BlobMaintenance {
           note(record.digest, record.size);
           continue;
         }
-        if (!(await uow.transaction((repos) => repos.blobRecords.markDeleting(record.digest, record.refGen)))) continue;
+        if (!(await uow.transaction((repos) => repos.blobRecords.markDeleting(record.digest, record.refGen, before.toISOString())))) continue;
         await blobs.delete(record.digest);
         await uow.transaction((repos) => repos.blobRecords.remove(record.digest));
         note(record.digest, record.size);
@@ -153,11 +180,18 @@ export class BlobMaintenance {
 
   private async sweepUnrecorded(batch: Array<{ digest: string; size: number; modifiedAt: Date }>, before: Date, dryRun: boolean, report: GcReport, note: (digest: string, size: number) => void): Promise<void> {
     if (batch.length === 0) return;
-    const known = await this.deps.uow.read.blobRecords.known(batch.map((b) => b.digest));
+    const { uow, blobs, clock } = this.deps;
+    const known = await uow.read.blobRecords.known(batch.map((b) => b.digest));
     for (const blob of batch) {
       if (known.has(blob.digest) || blob.modifiedAt >= before) continue;
+      if (!dryRun) {
+        // Recorded as `deleting` first, so an upload of the same bytes meanwhile waits for us
+        // instead of having its fresh copy deleted; if a record appeared, the bytes are claimed.
+        if (!(await uow.transaction((repos) => repos.blobRecords.adoptForDeletion(blob.digest, blob.size, clock.now())))) continue;
+        await blobs.delete(blob.digest);
+        await uow.transaction((repos) => repos.blobRecords.remove(blob.digest));
+      }
       report.unrecorded_removed += 1;
-      if (!dryRun) await this.deps.blobs.delete(blob.digest);
       note(blob.digest, blob.size);
     }
   }

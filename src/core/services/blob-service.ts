@@ -102,6 +102,8 @@ export class BlobService {
     }
     const expected = declaredSha256 === undefined ? undefined : normalisePartSha(declaredSha256);
     const expectedSize = number < session.partCount ? session.partSize : session.size - (session.partCount - 1) * session.partSize;
+    // The part is forgotten before its bytes are rewritten: a resend that fails leaves it missing, never stale.
+    await this.deps.uow.transaction((repos) => repos.uploads.deletePart(id, number));
     const stored = await this.deps.blobs.putPart(handle(session), number, expectedSize, body);
     if (expected !== undefined && expected !== stored.sha256) throw errors.partDigest(number, expected, stored.sha256);
     const part: UploadPart = { number, size: stored.size, sha256: stored.sha256, etag: stored.etag, receivedAt: this.deps.clock.now() };
@@ -113,6 +115,7 @@ export class BlobService {
   async completeUpload(actor: Actor, id: string): Promise<BlobInfo & { upload_id: string }> {
     const session = await this.ownSession(actor, id);
     if (session.status === 'completed' && session.digest) return { digest: session.digest, size: session.size, upload_id: id };
+    requireRole(actor, 'contributor', 'uploading a blob');
     this.requireOpen(session);
     const { parts, missing } = await this.state(session);
     if (missing.length > 0) throw errors.uploadIncomplete(id, missing);
@@ -122,6 +125,12 @@ export class BlobService {
         expectedDigest: session.sha256 ?? undefined, claim: this.claim(true),
       });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as { name?: string }).name === 'NoSuchKey') {
+        // A concurrent completion (or an abort) took the parts first: answer with what it did.
+        const now = await this.deps.uow.read.uploads.get(id);
+        if (now?.status === 'completed' && now.digest) return { digest: now.digest, size: now.size, upload_id: id };
+        throw errors.uploadNotOpen(id, now?.status === 'open' ? 'completing' : now?.status ?? 'gone');
+      }
       if (err instanceof ModelgateError && err.code === 'DIGEST_MISMATCH') {
         // Every part matched what arrived, so the declared digest names other bytes: nothing to resume.
         await this.deps.blobs.abortUpload(handle(session)).catch(() => {});
@@ -187,6 +196,8 @@ export class BlobService {
   }
 
   private async openSession(actor: Actor, id: string): Promise<UploadSession> {
+    // A creator demoted since the session opened may no longer write to it.
+    requireRole(actor, 'contributor', 'uploading a blob');
     const session = await this.ownSession(actor, id);
     this.requireOpen(session);
     return session;

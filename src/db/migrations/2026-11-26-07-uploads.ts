@@ -23,6 +23,13 @@ export async function up(db: Kysely<any>): Promise<void> {
       SELECT digest, size FROM version_files UNION ALL SELECT digest, size FROM artifacts
     ) AS referenced GROUP BY digest`.execute(db);
 
+  // One garbage collection at a time across every server sharing the database.
+  await db.schema.createTable('maintenance_leases')
+    .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
+    .addColumn('holder', 'varchar(64)', (c) => c.notNull())
+    .addColumn('expires_at', 'varchar(32)', (c) => c.notNull())
+    .execute();
+
   await db.schema.createTable('upload_sessions')
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('created_by', 'varchar(64)', (c) => c.notNull())

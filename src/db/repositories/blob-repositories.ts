@@ -59,13 +59,38 @@ export class KyselyBlobRecordRepository implements BlobRecordRepository {
     return rows.map(toRecord);
   }
 
-  async markDeleting(digest: string, refGen: number): Promise<boolean> {
+  async adoptForDeletion(digest: string, size: number, at: string): Promise<boolean> {
+    const row = await this.db.insertInto('blobs')
+      .values({ digest, size, state: 'deleting', ref_gen: 0, created_at: at, touched_at: at })
+      .onConflict((oc) => oc.column('digest').doNothing())
+      .returning('digest')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async takeLease(name: string, holder: string, now: string, until: string): Promise<boolean> {
+    const row = await this.db.insertInto('maintenance_leases')
+      .values({ name, holder, expires_at: until })
+      .onConflict((oc) => oc.column('name')
+        .doUpdateSet({ holder, expires_at: until })
+        .where((eb) => eb.or([eb('maintenance_leases.expires_at', '<', now), eb('maintenance_leases.holder', '=', holder)])))
+      .returning('name')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.db.deleteFrom('maintenance_leases').where('name', '=', name).where('holder', '=', holder).execute();
+  }
+
+  async markDeleting(digest: string, refGen: number, before: string): Promise<boolean> {
     // The generation check is what makes this safe on PostgreSQL: a version being created
     // bumps it inside its transaction, and this update waits for that row lock and then
     // sees the new generation.
     const rows = await this.db.updateTable('blobs').set({ state: 'deleting' })
       .where('digest', '=', digest)
       .where('ref_gen', '=', refGen)
+      .where('touched_at', '<', before)
       .where('state', '=', 'present')
       .where(notReferenced)
       .returning('digest')
@@ -136,6 +161,10 @@ export class KyselyUploadRepository implements UploadRepository {
     const values = { size: p.size, sha256: p.sha256, etag: p.etag, received_at: p.receivedAt };
     await this.db.insertInto('upload_parts').values({ upload_id: uploadId, number: p.number, ...values })
       .onConflict((oc) => oc.columns(['upload_id', 'number']).doUpdateSet(values)).execute();
+  }
+
+  async deletePart(uploadId: string, number: number): Promise<void> {
+    await this.db.deleteFrom('upload_parts').where('upload_id', '=', uploadId).where('number', '=', number).execute();
   }
 
   async parts(uploadId: string): Promise<UploadPart[]> {
