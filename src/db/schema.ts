@@ -5,8 +5,16 @@
  * arrive as strings there; repositories convert them with Number() at the edge.
  */
 import type { Generated } from 'kysely';
+import type { BlobsTable, MaintenanceLeasesTable, UploadPartsTable, UploadSessionsTable } from './schema-blobs.js';
 
-type BigInt = number | string;
+import type {
+  AlertRulesTable, AlertsTable, ArtifactsTable, DeploymentHistoryTable, DeploymentsTable, EnvironmentsTable, ExperimentsTable, ObservationsTable, RunsTable,
+} from './schema-operations.js';
+
+export type * from './schema-blobs.js';
+export type * from './schema-operations.js';
+
+export type BigInt = number | string;
 
 export interface ModelsTable {
   id: string;
@@ -260,146 +268,6 @@ export interface VersionCodeTable {
   version_id: string;
   repo: string;
   commit: string;
-}
-
-export interface EnvironmentsTable {
-  name: string;
-  production: number;
-  require_approved: number;
-  description: string;
-  updated_by: string;
-  updated_at: string;
-}
-
-export interface DeploymentsTable {
-  id: string;
-  model_id: string;
-  version: number;
-  environment: string;
-  target: string;
-  status: string;
-  replicas: number | null;
-  traffic_share: number | null;
-  source: string;
-  reported_by: string;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface DeploymentHistoryTable {
-  id: string;
-  deployment_id: string;
-  at: string;
-  actor: string;
-  status: string;
-  replicas: number | null;
-  traffic_share: number | null;
-  note: string;
-}
-
-export interface ObservationsTable {
-  id: string;
-  model_id: string;
-  version: number;
-  deployment_id: string | null;
-  metric: string;
-  value: number;
-  window_start: string;
-  window_end: string;
-  source: string;
-  recorded_by: string;
-  recorded_at: string;
-}
-
-export interface AlertRulesTable {
-  id: string;
-  model_id: string;
-  metric: string;
-  op: string;
-  threshold: number;
-  windows: number;
-  created_by: string;
-  created_at: string;
-}
-
-export interface AlertsTable {
-  id: string;
-  rule_id: string;
-  model_id: string;
-  version: number;
-  raised_at: string;
-  resolved_at: string | null;
-  observations: string;
-}
-
-export interface ExperimentsTable {
-  id: string;
-  name: string;
-  artifact_location: string;
-  tags: string;
-  created_by: string;
-  created_at: string;
-}
-
-export interface RunsTable {
-  id: string;
-  experiment_id: string;
-  name: string;
-  user_id: string;
-  status: string;
-  start_time: BigInt;
-  end_time: BigInt | null;
-  artifact_uri: string;
-  tags: string;
-  params: string;
-  metrics: string;
-}
-
-export interface ArtifactsTable {
-  path: string;
-  digest: string;
-  size: BigInt;
-  uploaded_by: string;
-  uploaded_at: string;
-}
-
-export interface BlobsTable {
-  digest: string;
-  size: BigInt;
-  state: string;
-  ref_gen: BigInt;
-  created_at: string;
-  touched_at: string;
-}
-
-export interface MaintenanceLeasesTable {
-  name: string;
-  holder: string;
-  expires_at: string;
-}
-
-export interface UploadSessionsTable {
-  id: string;
-  created_by: string;
-  size: BigInt;
-  part_size: BigInt;
-  part_count: number;
-  sha256: string | null;
-  backend_ref: string;
-  status: string;
-  digest: string | null;
-  created_at: string;
-  expires_at: string;
-  completed_at: string | null;
-}
-
-export interface UploadPartsTable {
-  upload_id: string;
-  number: number;
-  size: BigInt;
-  sha256: string;
-  etag: string;
-  received_at: string;
 }
 
 export interface Database {

@@ -1,0 +1,41 @@
+/** The blob record, upload sessions and maintenance leases, as Kysely sees them (see schema.ts). */
+import type { BigInt } from './schema.js';
+
+export interface BlobsTable {
+  digest: string;
+  size: BigInt;
+  state: string;
+  ref_gen: BigInt;
+  created_at: string;
+  touched_at: string;
+}
+
+export interface MaintenanceLeasesTable {
+  name: string;
+  holder: string;
+  expires_at: string;
+}
+
+export interface UploadSessionsTable {
+  id: string;
+  created_by: string;
+  size: BigInt;
+  part_size: BigInt;
+  part_count: number;
+  sha256: string | null;
+  backend_ref: string;
+  status: string;
+  digest: string | null;
+  created_at: string;
+  expires_at: string;
+  completed_at: string | null;
+}
+
+export interface UploadPartsTable {
+  upload_id: string;
+  number: number;
+  size: BigInt;
+  sha256: string;
+  etag: string;
+  received_at: string;
+}
