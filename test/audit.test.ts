@@ -64,4 +64,18 @@ describe.each(DIALECTS)('audit chain on $name', ({ name }) => {
     for (let i = 1; i < entries.length; i++) expect(entries[i]!.prev_hash).toBe(entries[i - 1]!.hash);
     expect((await t.admin.verifyAudit()).head_hash).toBe(entries[entries.length - 1]!.hash);
   });
+
+  it('verifies while versions are being created: no false alarm, every answer a whole chain', async () => {
+    const before = (await t.admin.verifyAudit()).entries;
+    await t.admin.createModel({ name: 'busy' });
+    const writes = Array.from({ length: 60 }, (_, i) => t.admin.createVersion('busy', { source_uri: `s3://bucket/m${i}.tar.gz`, digest: `sha256:${String(i % 10).repeat(64)}` }));
+    const verifications = [];
+    let settled = false;
+    const all = Promise.all(writes).finally(() => { settled = true; });
+    while (!settled) verifications.push(await t.admin.verifyAudit());
+    await all;
+    verifications.push(await t.admin.verifyAudit());
+    expect(verifications.filter((v) => !v.ok)).toEqual([]);
+    expect(verifications.at(-1)!.entries).toBe(before + 61);
+  });
 });

@@ -20,15 +20,21 @@ class MemoryJournal implements JournalRepository {
   async listEvents(afterSeq: number, limit: number) { return this.events.filter((e) => e.seq > afterSeq).slice(0, limit); }
 }
 
-function chainOf(n: number): MemoryJournal {
-  const journal = new MemoryJournal();
-  let prevHash = GENESIS_HASH;
-  for (let seq = 1; seq <= n; seq++) {
+/** Appends `n` valid entries and moves the head past them, as a committed change does. */
+function append(journal: MemoryJournal, n: number): void {
+  let prevHash = journal.current.auditHash;
+  const first = journal.current.auditSeq + 1;
+  for (let seq = first; seq < first + n; seq++) {
     const entry = { seq, time: `2026-01-01T00:00:0${seq % 10}.000Z`, actor: 'alice', action: 'model.updated', resource: `models/m${seq}`, changes: { n: seq }, requestId: null, prevHash };
     prevHash = auditEntryHash(entry);
     journal.entries.push({ ...entry, hash: prevHash });
   }
-  journal.current = { auditSeq: n, auditHash: prevHash, eventSeq: 0 };
+  journal.current = { auditSeq: first + n - 1, auditHash: prevHash, eventSeq: 0 };
+}
+
+function chainOf(n: number): MemoryJournal {
+  const journal = new MemoryJournal();
+  append(journal, n);
   return journal;
 }
 
@@ -54,5 +60,28 @@ describe('verifyChain', () => {
     swapped.entries[2] = { ...b, seq: 3 };
     swapped.entries[3] = { ...a, seq: 4 };
     expect(await verifyChain(swapped)).toMatchObject({ ok: false, firstBadSeq: 3 });
+  });
+  it('verifies while writers append, page after page', async () => {
+    const journal = chainOf(12_000);
+    const read = journal.auditRange.bind(journal);
+    // Every page read lets a writer commit three more entries: the walk sees some of them.
+    journal.auditRange = async (afterSeq, limit) => {
+      const page = await read(afterSeq, limit);
+      append(journal, 3);
+      return page;
+    };
+    const result = await verifyChain(journal);
+    expect(result).toMatchObject({ ok: true, firstBadSeq: null });
+    expect(result.entries).toBeGreaterThanOrEqual(12_000);
+  });
+  it('notices entries stored beyond the head and a head that names another hash', async () => {
+    const forged = chainOf(10);
+    const head = { ...forged.current };
+    append(forged, 2);
+    forged.current = head;
+    expect(await verifyChain(forged)).toMatchObject({ ok: false, firstBadSeq: 11 });
+    const rewritten = chainOf(10);
+    rewritten.current = { ...rewritten.current, auditHash: 'f'.repeat(64) };
+    expect(await verifyChain(rewritten)).toMatchObject({ ok: false, firstBadSeq: 10 });
   });
 });

@@ -35,14 +35,23 @@ export interface ChainVerification {
 
 const PAGE = 5000;
 
-/** Recomputes the whole chain from the first entry and compares it with the stored head. */
+/**
+ * Recomputes the whole chain from the first entry and compares it with the stored head.
+ *
+ * Writers may append while this reads (a page at a time, each page its own read). Entries and
+ * the head that counts them commit together, so the head read before the walk counts no entry
+ * the walk may miss, and the head read after it counts every entry the walk saw: the chain
+ * must reach the first head and match its hash there, and hold nothing the second does not
+ * count. Entries committed during the walk are checked like the rest, or next time.
+ */
 export async function verifyChain(journal: JournalRepository): Promise<ChainVerification> {
-  const head = await journal.head();
+  const before = await journal.head();
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
+  let hashAtBefore = before.auditSeq === 0 ? GENESIS_HASH : null;
   let checked = 0;
   const fail = (seq: number, problem: string): ChainVerification => ({
-    ok: false, entries: checked, headHash: head.auditHash, firstBadSeq: seq, problem,
+    ok: false, entries: checked, headHash: before.auditHash, firstBadSeq: seq, problem,
   });
   for (;;) {
     const page = await journal.auditRange(expectedSeq - 1, PAGE);
@@ -51,12 +60,16 @@ export async function verifyChain(journal: JournalRepository): Promise<ChainVeri
       if (entry.prevHash !== prevHash) return fail(entry.seq, `entry ${entry.seq} does not link to the entry before it`);
       if (auditEntryHash(entry) !== entry.hash) return fail(entry.seq, `entry ${entry.seq} was altered after it was written`);
       prevHash = entry.hash;
+      if (entry.seq === before.auditSeq) hashAtBefore = entry.hash;
       expectedSeq += 1;
       checked += 1;
     }
     if (page.length < PAGE) break;
   }
-  if (checked !== head.auditSeq) return fail(checked + 1, `the chain ends at entry ${checked} but ${head.auditSeq} were written`);
-  if (prevHash !== head.auditHash) return fail(checked, `the last entry's hash does not match the recorded head`);
-  return { ok: true, entries: checked, headHash: head.auditHash, firstBadSeq: null, problem: null };
+  if (checked < before.auditSeq) return fail(checked + 1, `the chain ends at entry ${checked} but ${before.auditSeq} were written`);
+  if (hashAtBefore !== before.auditHash) return fail(before.auditSeq, `entry ${before.auditSeq}'s hash does not match the recorded head`);
+  const after = await journal.head();
+  if (checked > after.auditSeq) return fail(after.auditSeq + 1, `entries after ${after.auditSeq} are stored but were never recorded in the head`);
+  if (checked === after.auditSeq && prevHash !== after.auditHash) return fail(checked, `the last entry's hash does not match the recorded head`);
+  return { ok: true, entries: checked, headHash: prevHash, firstBadSeq: null, problem: null };
 }
