@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { migrations } from './migrations/index.js';
 import { CurrentSchemaPostgresDialect } from './scoped-introspector.js';
-import { withStatementCache } from './sqlite-statement-cache.js';
+import { withStatementCache, type WriteCount } from './sqlite-statement-cache.js';
 import type { Database } from './schema.js';
 
 /** What differs between the two databases, as capabilities rather than dialect checks. */
@@ -30,6 +30,8 @@ export interface DbHandle {
    * (some of its callers write), goes through the write connection.
    */
   reader?: SQLite.Database;
+  /** SQLite only: statements run on the write connection that may have committed (see sqlite-statement-cache.ts). */
+  writes?: WriteCount;
   /** PostgreSQL only: the pool, for the prepared hot reads. */
   pool?: pg.Pool;
   capabilities: DbCapabilities;
@@ -67,8 +69,9 @@ function openSqlite(path: string): DbHandle {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 10000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return { db, writer: database, kind: 'sqlite', capabilities: { rowLocks: false }, close: () => db.destroy() };
+  const writes: WriteCount = { value: 0 };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database, writes) }) });
+  return { db, writer: database, writes, kind: 'sqlite', capabilities: { rowLocks: false }, close: () => db.destroy() };
 }
 
 /** Opens the read-only connection once the schema is migrated (an in-memory database has none). */

@@ -1,20 +1,24 @@
 /**
- * The deploy-time reads (a token, a model by name, a version by number, stage or alias) as
- * raw prepared better-sqlite3 statements on the read-only connection. Kysely builds and
- * compiles a query in about 15 µs, more than SQLite needs to answer one of these by index;
- * `resolve` makes five of them per request. Same answers as the Kysely repositories they
- * extend (same SQL, same row mappers), used only for reads outside transactions.
+ * The hot lookups on SQLite (see `hot-reads.ts`): raw prepared better-sqlite3 statements on
+ * the read-only connection, which sees committed data only and never waits for a writer.
+ * Kysely builds and compiles a query in about 15 µs, more than SQLite needs to answer one of
+ * these by index.
+ *
+ * The epoch moves with every statement this process's write connection ran that may have
+ * committed (counted as each returns: exact, and free to read), and with `PRAGMA data_version`,
+ * which changes whenever another connection commits, in any process. modelgate never writes
+ * to its SQLite file from another process, but an operator's sqlite3 session could; reading
+ * data_version costs three system calls (6 µs under load, a fifth of a resolve), so it is read
+ * at most once a millisecond: such outside writes are seen within a millisecond.
  */
 import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import type { AliasRecord } from '../core/ports.js';
-import type { ApiToken, Model, Stage, User, Version } from '../core/types.js';
 import type { DbCapabilities } from './connect.js';
-import { KyselyAliasRepository } from './repositories/alias-repository.js';
-import { KyselyTokenRepository, toToken, toUser } from './repositories/identity-repositories.js';
-import { KyselyModelRepository, toModel } from './repositories/model-repository.js';
-import { KyselyVersionRepository, toVersion, type VersionRow } from './repositories/version-repository.js';
-import type { ApiTokensTable, Database, ModelsTable, UsersTable } from './schema.js';
+import type { WriteCount } from './sqlite-statement-cache.js';
+import { hotReads, tokenFromRow, TOKEN_COLUMNS, type HotSource, type TokenRow } from './hot-reads.js';
+import { toModel } from './repositories/model-repository.js';
+import { toVersion, type VersionRow } from './repositories/version-repository.js';
+import type { Database, ModelsTable } from './schema.js';
 
 // A version's aliases and a model's former names ride along as JSON arrays: one statement, not two.
 const VERSION = 'select v.*, m.name as model_name, (select json_group_array(alias) from '
@@ -24,72 +28,59 @@ const MODEL = 'select m.*, (select json_group_array(name) from (select name from
 
 type WithList<T, K extends string> = T & { [key in K]: string };
 
-function statements(db: SQLite.Database) {
-  return {
+/** How often data_version is read, in ms: the delay before writes by other processes are seen. */
+const OUTSIDE_WRITES_MS = 1;
+
+function source(db: SQLite.Database, writes: WriteCount): HotSource {
+  const s = {
+    dataVersion: db.prepare<[], number>('pragma data_version').pluck(),
     modelByName: db.prepare<[string], WithList<ModelsTable, 'former_list'>>(`${MODEL} where m.name = ?`),
     modelByFormerName: db.prepare<[string], WithList<ModelsTable, 'former_list'>>(`${MODEL} where m.id = (select model_id from model_former_names where name = ?)`),
     version: db.prepare<[string, number], WithList<VersionRow, 'alias_list'>>(`${VERSION} where v.model_id = ? and v.version = ? and v.deleted_at is null`),
     newestInStage: db.prepare<[string, string], WithList<VersionRow, 'alias_list'>>(`${VERSION} where v.model_id = ? and v.stage = ? and v.deleted_at is null order by v.version desc limit 1`),
     alias: db.prepare<[string, string], { alias: string; version: number }>('select alias, version from aliases where model_id = ? and alias = ?'),
-    token: db.prepare<[string], Omit<ApiTokensTable, 'hash'> & { username: string; role: string; groups: string; user_created_at: string; user_created_by: string }>(
-      'select t.id, t.user_id, t.name, t.prefix, t.created_at, t.revoked_at, u.username, u.role, u.groups, u.created_at as user_created_at, u.created_by as user_created_by '
+    token: db.prepare<[string], TokenRow>(
+      `select ${TOKEN_COLUMNS} `
       + 'from api_tokens t inner join users u on u.id = t.user_id where t.hash = ? and t.revoked_at is null'),
   };
-}
-
-type Statements = ReturnType<typeof statements>;
-
-class HotModels extends KyselyModelRepository {
-  constructor(db: Kysely<Database>, caps: DbCapabilities, private readonly s: Statements) { super(db, caps); }
-
-  override async findByName(name: string): Promise<Model | null> {
-    const row = this.s.modelByName.get(name) ?? this.s.modelByFormerName.get(name);
-    return row ? toModel(row, JSON.parse(row.former_list) as string[]) : null;
-  }
-}
-
-class HotVersions extends KyselyVersionRepository {
-  constructor(db: Kysely<Database>, private readonly s: Statements) { super(db); }
-
-  override async get(modelId: string, version: number, includeDeleted = false): Promise<Version | null> {
-    if (includeDeleted) return super.get(modelId, version, true);
-    const row = this.s.version.get(modelId, version);
-    return row ? toVersion(row, JSON.parse(row.alias_list) as string[]) : null;
-  }
-
-  override async newestInStage(modelId: string, stage: Stage): Promise<Version | null> {
-    const row = this.s.newestInStage.get(modelId, stage);
-    return row ? toVersion(row, JSON.parse(row.alias_list) as string[]) : null;
-  }
-}
-
-class HotAliases extends KyselyAliasRepository {
-  constructor(db: Kysely<Database>, private readonly s: Statements) { super(db); }
-
-  override async get(modelId: string, alias: string): Promise<AliasRecord | null> {
-    const row = this.s.alias.get(modelId, alias);
-    return row ? { alias: row.alias, version: Number(row.version) } : null;
-  }
-}
-
-class HotTokens extends KyselyTokenRepository {
-  constructor(db: Kysely<Database>, private readonly s: Statements) { super(db); }
-
-  override async findActiveByHash(hash: string): Promise<{ token: ApiToken; user: User } | null> {
-    const row = this.s.token.get(hash);
-    if (!row) return null;
-    const user = toUser({ id: row.user_id, username: row.username, role: row.role, groups: row.groups, created_at: row.user_created_at, created_by: row.user_created_by } as UsersTable);
-    return { token: toToken(row), user };
-  }
-}
-
-/** Read repositories for `uow.read` on SQLite: the hot lookups as prepared statements. */
-export function sqliteHotReads(reader: SQLite.Database, db: Kysely<Database>, caps: DbCapabilities) {
-  const s = statements(reader);
+  const version = (row: WithList<VersionRow, 'alias_list'> | undefined) => (row ? toVersion(row, JSON.parse(row.alias_list) as string[]) : null);
+  // One connection, read synchronously: the reads are in order, no ticket needed.
+  let epoch = { ticket: 0, value: 0 };
+  let writesSeen = -1;
+  let dataVersion = -1;
+  let checkedAt = -Infinity;
   return {
-    models: new HotModels(db, caps, s),
-    versions: new HotVersions(db, s),
-    aliases: new HotAliases(db, s),
-    tokens: new HotTokens(db, s),
+    epoch: () => {
+      let changed = writes.value !== writesSeen;
+      writesSeen = writes.value;
+      const now = performance.now();
+      if (now - checkedAt >= OUTSIDE_WRITES_MS) {
+        checkedAt = now;
+        const current = s.dataVersion.get()!;
+        changed ||= current !== dataVersion;
+        dataVersion = current;
+      }
+      if (changed) epoch = { ticket: 0, value: epoch.value + 1 };
+      return epoch;
+    },
+    modelByName: (name) => {
+      const row = s.modelByName.get(name) ?? s.modelByFormerName.get(name);
+      return row ? toModel(row, JSON.parse(row.former_list) as string[]) : null;
+    },
+    version: (modelId, number) => version(s.version.get(modelId, number)),
+    newestInStage: (modelId, stage) => version(s.newestInStage.get(modelId, stage)),
+    alias: (modelId, alias) => {
+      const row = s.alias.get(modelId, alias);
+      return row ? { alias: row.alias, version: Number(row.version) } : null;
+    },
+    token: (hash) => {
+      const row = s.token.get(hash);
+      return row ? tokenFromRow(row) : null;
+    },
   };
+}
+
+/** Read repositories for `uow.read` on SQLite: the hot lookups as prepared statements, remembered per data_version. */
+export function sqliteHotReads(reader: SQLite.Database, writes: WriteCount, db: Kysely<Database>, caps: DbCapabilities) {
+  return hotReads(source(reader, writes), db, caps);
 }

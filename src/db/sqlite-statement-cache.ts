@@ -4,6 +4,10 @@
  * This wraps a better-sqlite3 database so Kysely gets a cached prepared statement for SQL it
  * has seen before. Statements are reusable once a call returns; a statement still busy
  * (an open `iterate`) is never handed out twice, a fresh one is prepared instead.
+ *
+ * It also counts the statements that may have committed something (every statement that is
+ * not a plain read, COMMIT included), after they return: the hot reads compare the count to
+ * know that this process committed nothing since they last looked (see sqlite-hot-reads.ts).
  */
 import type SQLite from 'better-sqlite3';
 import type { SqliteDatabase } from 'kysely';
@@ -11,8 +15,38 @@ import type { SqliteDatabase } from 'kysely';
 /** The most distinct SQL texts kept; `in (?, ?, ...)` lists make many, so the oldest go first. */
 const MAX_STATEMENTS = 1000;
 
-export function withStatementCache(db: SQLite.Database, max = MAX_STATEMENTS): SqliteDatabase {
+/** Statements run on the write connection that may have committed, counted after they returned. */
+export interface WriteCount {
+  value: number;
+}
+
+export function withStatementCache(db: SQLite.Database, writes: WriteCount = { value: 0 }, max = MAX_STATEMENTS): SqliteDatabase {
   const cache = new Map<string, SQLite.Statement>();
+  const counted = new WeakMap<SQLite.Statement, SQLite.Statement>();
+  const counting = (stmt: SQLite.Statement): SQLite.Statement => {
+    // A plain read. (COMMIT and the other transaction statements count as readonly in SQLite's
+    // sense but return no rows; INSERT ... RETURNING returns rows but writes.)
+    if (stmt.reader && stmt.readonly) return stmt;
+    let wrapped = counted.get(stmt);
+    if (!wrapped) {
+      const after = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
+        try {
+          return fn(...args);
+        } finally {
+          writes.value += 1; // even when it threw: it may have committed part of the way
+        }
+      };
+      wrapped = {
+        reader: stmt.reader,
+        readonly: stmt.readonly,
+        run: after(stmt.run.bind(stmt)),
+        all: after(stmt.all.bind(stmt)),
+        iterate: after(stmt.iterate.bind(stmt)),
+      } as unknown as SQLite.Statement;
+      counted.set(stmt, wrapped);
+    }
+    return wrapped;
+  };
   return {
     close: () => {
       cache.clear();
@@ -20,13 +54,13 @@ export function withStatementCache(db: SQLite.Database, max = MAX_STATEMENTS): S
     },
     prepare(sql: string) {
       const cached = cache.get(sql);
-      if (cached && !cached.busy) return cached;
+      if (cached && !cached.busy) return counting(cached);
       const stmt = db.prepare(sql);
       if (!cached) {
         if (cache.size >= max) cache.delete(cache.keys().next().value!);
         cache.set(sql, stmt);
       }
-      return stmt;
+      return counting(stmt);
     },
   };
 }

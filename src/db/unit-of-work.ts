@@ -51,7 +51,7 @@ export class KyselyUnitOfWork implements UnitOfWork {
   constructor(private readonly handle: DbHandle) {
     this.group = handle.writer ? new GroupCommitter(handle.db, handle.writer) : null;
     const read = repositories(handle.db, handle.capabilities);
-    const hot = handle.reader ? sqliteHotReads(handle.reader, handle.db, handle.capabilities)
+    const hot = handle.reader ? sqliteHotReads(handle.reader, handle.writes!, handle.db, handle.capabilities)
       : handle.pool ? postgresHotReads(handle.pool, handle.db, handle.capabilities) : null;
     if (!hot) {
       this.read = read;

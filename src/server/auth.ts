@@ -3,11 +3,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errors } from '../core/errors.js';
 import type { RequestContext } from '../core/journal.js';
 import type { Registry } from '../core/registry.js';
+import { hashToken } from '../core/services/identity-service.js';
 import type { Actor } from '../core/types.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor;
+    /** The sha256 of the request's token, once authenticated: what the rate limit counts by. */
+    credential: string;
   }
   interface FastifyContextConfig {
     public?: boolean;
@@ -16,17 +19,16 @@ declare module 'fastify' {
 
 export function registerAuth(app: FastifyInstance, registry: Registry): void {
   app.decorateRequest('actor', null as unknown as Actor);
+  app.decorateRequest('credential', '');
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.public) return;
+    // MLflow clients send Basic with a username and password: the password is a modelgate token of that user.
     const basic = basicCredentials(request);
-    if (basic) {
-      // MLflow clients send Basic with a username and password: the password is a modelgate token of that user.
-      const actor = await registry.identity.authenticate(basic.password);
-      if (actor.username !== basic.username) throw errors.unauthenticated('the token does not belong to that username');
-      request.actor = actor;
-      return;
-    }
-    request.actor = await registry.identity.authenticate(bearerToken(request));
+    const token = basic ? basic.password : bearerToken(request);
+    request.credential = hashToken(token);
+    const actor = await registry.identity.authenticate(token, request.credential);
+    if (basic && actor.username !== basic.username) throw errors.unauthenticated('the token does not belong to that username');
+    request.actor = actor;
   });
 }
 

@@ -3,7 +3,6 @@
  * counts on its own (N servers behind a load balancer allow up to N times the rate), which
  * is enough to stop one runaway script or a token-guessing loop from starving everyone else.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ModelgateError } from '../core/errors.js';
 import type { ServerLimits } from './config.js';
@@ -67,13 +66,15 @@ function limited(reply: FastifyReply, seconds: number, message: string): Modelga
 export function registerAuthFailureLimit(app: FastifyInstance, limits: ServerLimits): void {
   if (limits.authFailuresPerMinute === 0) return;
   const failures = new TokenBuckets(limits.authFailuresPerMinute, limits.authFailuresPerMinute);
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config.public) return;
+  // Callback hooks: no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.routeOptions.config.public) return done();
     const seconds = failures.wait(request.ip);
-    if (seconds > 0) throw limited(reply, seconds, `too many failed authentications from this address; retry in ${seconds}s`);
+    done(seconds > 0 ? limited(reply, seconds, `too many failed authentications from this address; retry in ${seconds}s`) : undefined);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode === 401) failures.take(request.ip);
+    done();
   });
 }
 
@@ -81,11 +82,10 @@ export function registerAuthFailureLimit(app: FastifyInstance, limits: ServerLim
 export function registerRateLimit(app: FastifyInstance, limits: ServerLimits): void {
   if (limits.rateLimitPerMinute === 0) return;
   const buckets = new TokenBuckets(limits.rateLimitPerMinute, limits.rateLimitBurst);
-  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
-    if (request.routeOptions.config.public) return;
-    // Keyed by a hash of the credential, so no live token sits in this map.
-    const key = createHash('sha256').update(request.headers.authorization ?? '').digest('base64url');
-    const seconds = buckets.take(key);
-    if (seconds > 0) throw limited(reply, seconds, `rate limit of ${limits.rateLimitPerMinute} requests per minute for this token exceeded; retry in ${seconds}s`);
+  app.addHook('onRequest', (request: FastifyRequest, reply, done) => {
+    if (request.routeOptions.config.public) return done();
+    // Keyed by the token's hash (set by authentication), so no live token sits in this map.
+    const seconds = buckets.take(request.credential);
+    done(seconds > 0 ? limited(reply, seconds, `rate limit of ${limits.rateLimitPerMinute} requests per minute for this token exceeded; retry in ${seconds}s`) : undefined);
   });
 }

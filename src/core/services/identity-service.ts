@@ -40,9 +40,10 @@ export class IdentityService {
   }
 
   /** The actor behind a bearer token, or UNAUTHENTICATED. */
-  async authenticate(token: string): Promise<Actor> {
+  /** The actor a token belongs to; `hash` is `hashToken(token)`, for a caller that computed it already. */
+  async authenticate(token: string, hash?: string): Promise<Actor> {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) throw errors.unauthenticated('the bearer token is not a modelgate token');
-    const found = await this.deps.uow.read.tokens.findActiveByHash(hashToken(token));
+    const found = await this.deps.uow.read.tokens.findActiveByHash(hash ?? hashToken(token));
     if (!found) throw errors.unauthenticated('the bearer token is unknown or revoked');
     return { userId: found.user.id, username: found.user.username, role: found.user.role, groups: found.user.groups };
   }

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { presentVersion } from '../../core/present.js';
 import type { Registry } from '../../core/registry.js';
+import type { Version } from '../../core/types.js';
 import { ctx } from '../auth.js';
 import { Name, VersionReply, replies } from '../schemas.js';
 
@@ -21,6 +22,7 @@ const ResolveReply = Type.Object({
 });
 
 export function aliasRoutes(registry: Registry): FastifyPluginAsyncTypebox {
+  const answers = new WeakMap<Version, { base: string; json: string; etag: string }>();
   return async (app) => {
     app.put('/models/:name/aliases/:alias', {
       schema: {
@@ -50,18 +52,24 @@ export function aliasRoutes(registry: Registry): FastifyPluginAsyncTypebox {
     }, async (request, reply) => {
       const version = await registry.resolver.resolve(request.params.name, request.query.ref);
       const base = `${request.protocol}://${request.host}/api/v1/blobs/`;
-      const body = {
-        model: version.model, version: version.version, digest: version.digest, stage: version.stage,
-        aliases: version.aliases, status: version.status, source_uri: version.sourceUri, degraded: version.degradedAt !== null,
-        files: version.files.map((f) => ({ path: f.path, digest: f.digest, size: f.size, url: base + f.digest })),
-      };
-      // Serialized once, by the route's own serializer: the ETag hashes exactly the bytes sent.
-      const json = reply.serialize(body) as string;
-      const etag = `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
-      reply.header('etag', etag).header('cache-control', 'no-cache');
-      if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send(null);
+      // The hot reads hand out the same frozen Version until something commits: its answer is
+      // serialized and hashed once per base URL, not per request.
+      let answer = answers.get(version);
+      if (answer?.base !== base) {
+        const body = {
+          model: version.model, version: version.version, digest: version.digest, stage: version.stage,
+          aliases: version.aliases, status: version.status, source_uri: version.sourceUri, degraded: version.degradedAt !== null,
+          files: version.files.map((f) => ({ path: f.path, digest: f.digest, size: f.size, url: base + f.digest })),
+        };
+        // Serialized once, by the route's own serializer: the ETag hashes exactly the bytes sent.
+        const json = reply.serialize(body) as string;
+        answer = { base, json, etag: `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"` };
+        answers.set(version, answer);
+      }
+      reply.header('etag', answer.etag).header('cache-control', 'no-cache');
+      if (matchesEtag(request.headers['if-none-match'], answer.etag)) return reply.status(304).send(null);
       // A string payload is sent as it is (the reply type describes the body it encodes).
-      return reply.type('application/json; charset=utf-8').send(json as unknown as typeof body);
+      return reply.type('application/json; charset=utf-8').send(answer.json as unknown as Static<typeof ResolveReply>);
     });
   };
 }

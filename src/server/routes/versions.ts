@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { presentVersion } from '../../core/present.js';
 import type { Registry } from '../../core/registry.js';
+import type { Version } from '../../core/types.js';
 import { ctx } from '../auth.js';
 import { BODY_LIMITS } from '../body-limits.js';
 import {
@@ -11,6 +12,7 @@ import {
 const VersionParams = Type.Object({ name: Name, version: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
 
 export function versionRoutes(registry: Registry): FastifyPluginAsyncTypebox {
+  const serialized = new WeakMap<Version, string>();
   return async (app) => {
     app.post('/models/:name/versions', {
       bodyLimit: BODY_LIMITS.version,
@@ -68,7 +70,16 @@ export function versionRoutes(registry: Registry): FastifyPluginAsyncTypebox {
 
     app.get('/models/:name/versions/:version', {
       schema: { summary: 'Get a version', tags: ['versions'], params: VersionParams, response: replies({ 200: VersionReply }) },
-    }, async (request) => presentVersion(await registry.versions.get(request.params.name, request.params.version)));
+    }, async (request, reply) => {
+      const version = await registry.versions.get(request.params.name, request.params.version);
+      // The hot reads hand out the same frozen Version until something commits: serialized once.
+      let json = serialized.get(version);
+      if (json === undefined) {
+        json = reply.serialize(presentVersion(version)) as string;
+        serialized.set(version, json);
+      }
+      return reply.type('application/json; charset=utf-8').send(json as unknown as ReturnType<typeof presentVersion>);
+    });
 
     app.patch('/models/:name/versions/:version', {
       bodyLimit: BODY_LIMITS.version,

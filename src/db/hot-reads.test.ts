@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { EpochMemo, type Epoch } from './hot-reads.js';
+
+describe('EpochMemo', () => {
+  it('answers from memory until the epoch moves, then loads again', async () => {
+    let epoch: Epoch = { ticket: 1, value: 'a' };
+    let loads = 0;
+    const memo = new EpochMemo(() => epoch);
+    const load = () => ({ n: ++loads, nested: { list: [1] } });
+    const first = await memo.get('k', load);
+    expect(await memo.get('k', load)).toBe(first);
+    expect(loads).toBe(1);
+    epoch = { ticket: 2, value: 'b' };
+    expect((await memo.get('k', load)).n).toBe(2);
+  });
+
+  it('freezes what it remembers, all the way down', async () => {
+    const memo = new EpochMemo(() => ({ ticket: 1, value: 1 }));
+    const answer = await memo.get('k', () => ({ tags: { a: '1' }, files: [{ path: 'x' }] }));
+    expect(() => { (answer.tags as Record<string, string>).b = '2'; }).toThrow(TypeError);
+    expect(() => { answer.files.push({ path: 'y' }); }).toThrow(TypeError);
+  });
+
+  it('keeps nothing loaded under an epoch that moved meanwhile, and never goes back to an older one', async () => {
+    let epoch: Epoch = { ticket: 1, value: 'a' };
+    let loads = 0;
+    const memo = new EpochMemo(async () => epoch);
+    // The epoch moves while the load is under way: its answer is returned, not remembered.
+    await memo.get('k', async () => { epoch = { ticket: 2, value: 'b' }; await memo.get('other', () => 0); return ++loads; });
+    expect(await memo.get('k', () => ++loads)).toBe(2);
+    expect(await memo.get('k', () => ++loads)).toBe(2);
+    // A read of the epoch that was sent earlier but answered late loads afresh and drops nothing.
+    epoch = { ticket: 1, value: 'a' };
+    expect(await memo.get('k', () => ++loads)).toBe(3);
+    epoch = { ticket: 2, value: 'b' };
+    expect(await memo.get('k', () => ++loads)).toBe(2);
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * The deploy-time reads (a token, a model by name, a version by number, stage or alias) behind
+ * the same repository ports as the Kysely repositories they extend, for `uow.read` only (reads
+ * outside transactions). Each backend supplies the lookups as prepared statements
+ * (`sqlite-hot-reads.ts`, `postgres-hot-reads.ts`) and an epoch: a value read from the
+ * database that is equal at two moments only if nothing was committed in between.
+ *
+ * Answers are remembered per epoch. A lookup first reads the epoch; when it differs from the
+ * one the remembered answers were read under, they are all dropped. So an answer is never
+ * older than the last commit before the lookup began, whichever server committed: a revoked
+ * token, a promotion or a moved alias is seen by the next request everywhere, as without the
+ * cache. (The one allowance: on SQLite, writes by a process other than the server, which
+ * modelgate never makes, are seen within a millisecond; see sqlite-hot-reads.ts.)
+ * Remembered answers are frozen: callers share them.
+ */
+import type { Kysely } from 'kysely';
+import type { AliasRecord } from '../core/ports.js';
+import type { ApiToken, Model, Stage, User, Version } from '../core/types.js';
+import type { DbCapabilities } from './connect.js';
+import { KyselyAliasRepository } from './repositories/alias-repository.js';
+import { KyselyTokenRepository, toToken, toUser } from './repositories/identity-repositories.js';
+import { KyselyModelRepository } from './repositories/model-repository.js';
+import { KyselyVersionRepository } from './repositories/version-repository.js';
+import type { ApiTokensTable, Database, UsersTable } from './schema.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** The token lookup's row: the token and its user, joined. */
+export type TokenRow = Omit<ApiTokensTable, 'hash'> & { username: string; role: string; groups: string; user_created_at: string; user_created_by: string };
+
+/** The columns of the token lookup, on both databases. */
+export const TOKEN_COLUMNS = 't.id, t.user_id, t.name, t.prefix, t.created_at, t.revoked_at, u.username, u.role, u.groups, u.created_at as user_created_at, u.created_by as user_created_by';
+
+export function tokenFromRow(row: TokenRow): { token: ApiToken; user: User } {
+  const user = toUser({ id: row.user_id, username: row.username, role: row.role, groups: row.groups, created_at: row.user_created_at, created_by: row.user_created_by } as UsersTable);
+  return { token: toToken(row), user };
+}
+
+/** An epoch as read: `ticket` orders the reads (a later read has a larger ticket), `value` is compared. */
+export interface Epoch {
+  ticket: number;
+  value: string | number;
+}
+
+export interface HotSource {
+  /** The epoch, read after this call: a lookup's answer reflects every commit made before the lookup began. */
+  epoch(): MaybePromise<Epoch>;
+  modelByName(name: string): MaybePromise<Model | null>;
+  version(modelId: string, version: number): MaybePromise<Version | null>;
+  newestInStage(modelId: string, stage: Stage): MaybePromise<Version | null>;
+  alias(modelId: string, alias: string): MaybePromise<AliasRecord | null>;
+  token(hash: string): MaybePromise<{ token: ApiToken; user: User } | null>;
+}
+
+/** Answers remembered at most; past this the whole memo starts over (a full one is rare: one entry per hot key). */
+const MAX_ENTRIES = 20_000;
+
+/** Answers remembered for one epoch of the database. */
+export class EpochMemo {
+  private epoch: Epoch = { ticket: -1, value: Number.NaN };
+  private readonly answers = new Map<string, unknown>();
+
+  constructor(private readonly readEpoch: () => MaybePromise<Epoch>) {}
+
+  async get<T>(key: string, load: () => MaybePromise<T>): Promise<T> {
+    const read = this.readEpoch();
+    const now = read instanceof Promise ? await read : read;
+    if (now.ticket < this.epoch.ticket) return load(); // read before the epoch in force: only a fresh load will do
+    if (now.value !== this.epoch.value) {
+      this.answers.clear();
+      this.epoch = now;
+    } else if (this.answers.has(key)) {
+      return this.answers.get(key) as T;
+    }
+    const loaded = load();
+    const value = loaded instanceof Promise ? await loaded : loaded;
+    // Loaded after `now` was read. Kept only if no later epoch replaced it meanwhile (an epoch's
+    // value never comes back once another replaced it).
+    if (this.epoch.value === now.value) {
+      if (this.answers.size >= MAX_ENTRIES) this.answers.clear();
+      this.answers.set(key, deepFreeze(value));
+    }
+    return value;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+class HotModels extends KyselyModelRepository {
+  constructor(db: Kysely<Database>, caps: DbCapabilities, private readonly source: HotSource, private readonly memo: EpochMemo) { super(db, caps); }
+
+  override findByName(name: string): Promise<Model | null> {
+    return this.memo.get(`m\0${name}`, () => this.source.modelByName(name));
+  }
+}
+
+class HotVersions extends KyselyVersionRepository {
+  constructor(db: Kysely<Database>, private readonly source: HotSource, private readonly memo: EpochMemo) { super(db); }
+
+  override get(modelId: string, version: number, includeDeleted = false): Promise<Version | null> {
+    if (includeDeleted) return super.get(modelId, version, true);
+    return this.memo.get(`v\0${modelId}\0${version}`, () => this.source.version(modelId, version));
+  }
+
+  override newestInStage(modelId: string, stage: Stage): Promise<Version | null> {
+    return this.memo.get(`s\0${modelId}\0${stage}`, () => this.source.newestInStage(modelId, stage));
+  }
+}
+
+class HotAliases extends KyselyAliasRepository {
+  constructor(db: Kysely<Database>, private readonly source: HotSource, private readonly memo: EpochMemo) { super(db); }
+
+  override get(modelId: string, alias: string): Promise<AliasRecord | null> {
+    return this.memo.get(`a\0${modelId}\0${alias}`, () => this.source.alias(modelId, alias));
+  }
+}
+
+class HotTokens extends KyselyTokenRepository {
+  constructor(db: Kysely<Database>, private readonly source: HotSource, private readonly memo: EpochMemo) { super(db); }
+
+  override findActiveByHash(hash: string): Promise<{ token: ApiToken; user: User } | null> {
+    return this.memo.get(`t\0${hash}`, () => this.source.token(hash));
+  }
+}
+
+/** The read repositories that answer the hot lookups from `source`, remembered per epoch. */
+export function hotReads(source: HotSource, db: Kysely<Database>, caps: DbCapabilities) {
+  const memo = new EpochMemo(() => source.epoch());
+  return {
+    models: new HotModels(db, caps, source, memo),
+    versions: new HotVersions(db, source, memo),
+    aliases: new HotAliases(db, source, memo),
+    tokens: new HotTokens(db, source, memo),
+  };
+}
