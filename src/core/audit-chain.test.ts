@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.js';
 import { GENESIS_HASH, auditEntryHash, verifyChain } from './audit-chain.js';
 import type { AuditQuery, JournalHead, JournalRepository } from './ports.js';
 import type { AuditEntry, OutboxEvent } from './types.js';
@@ -16,6 +19,10 @@ class MemoryJournal implements JournalRepository {
   async listAudit(query: AuditQuery) { return this.entries.slice().reverse().slice(0, query.limit); }
   async auditRange(afterSeq: number, limit: number) {
     return this.entries.filter((e) => e.seq > afterSeq).sort((a, b) => a.seq - b.seq).slice(0, limit);
+  }
+  async storedAuditRange(afterSeq: number, limit: number) {
+    // Stored the way an earlier version of modelgate stored it: JSON.stringify, not canonical.
+    return (await this.auditRange(afterSeq, limit)).map(({ changes, ...rest }) => ({ ...rest, changesJson: JSON.stringify(changes) }));
   }
   async listEvents(afterSeq: number, limit: number) { return this.events.filter((e) => e.seq > afterSeq).slice(0, limit); }
 }
@@ -83,5 +90,38 @@ describe('verifyChain', () => {
     const rewritten = chainOf(10);
     rewritten.current = { ...rewritten.current, auditHash: 'f'.repeat(64) };
     expect(await verifyChain(rewritten)).toMatchObject({ ok: false, firstBadSeq: 10 });
+  });
+
+  it('hashes exactly what the reference definition hashes', () => {
+    // The definition every stored chain was written with: sha256(prev_hash, "\n", canonical JSON of the seven fields).
+    const reference = (e: Parameters<typeof auditEntryHash>[0]) => createHash('sha256').update(e.prevHash).update('\n').update(canonicalJson({
+      seq: e.seq, time: e.time, actor: e.actor, action: e.action, resource: e.resource, changes: e.changes, request_id: e.requestId,
+    })).digest('hex');
+    fc.assert(fc.property(
+      fc.record({
+        seq: fc.integer({ min: 1 }), time: fc.string(), actor: fc.string(), action: fc.string(), resource: fc.string(),
+        changes: fc.jsonValue(), requestId: fc.option(fc.string()), prevHash: fc.hexaString({ minLength: 64, maxLength: 64 }),
+      }),
+      (entry) => auditEntryHash(entry) === reference(entry),
+    ), { seed: 9, numRuns: 2000 });
+  });
+
+  it('verifies entries stored in canonical form and in the earlier plain JSON form', async () => {
+    const journal = chainOf(50);
+    journal.entries[10] = { ...journal.entries[10]!, changes: { z: 1, a: { y: [1, 2], b: 'é' } } };
+    const prevHash = journal.entries[9]!.hash;
+    journal.entries[10]!.prevHash = prevHash;
+    journal.entries[10]!.hash = auditEntryHash(journal.entries[10]!);
+    // Relink the rest of the chain to the rewritten entry, as a writer would have.
+    for (let i = 11; i < 50; i++) {
+      journal.entries[i]!.prevHash = journal.entries[i - 1]!.hash;
+      journal.entries[i]!.hash = auditEntryHash(journal.entries[i]!);
+    }
+    journal.current = { ...journal.current, auditHash: journal.entries[49]!.hash };
+    expect(await verifyChain(journal)).toMatchObject({ ok: true, entries: 50 });
+    const canonical = chainOf(0);
+    Object.assign(canonical, journal);
+    canonical.storedAuditRange = async (afterSeq: number, limit: number) => (await journal.auditRange(afterSeq, limit)).map(({ changes, ...rest }) => ({ ...rest, changesJson: canonicalJson(changes) }));
+    expect(await verifyChain(canonical)).toMatchObject({ ok: true, entries: 50 });
   });
 });

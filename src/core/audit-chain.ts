@@ -3,25 +3,47 @@
  * including its sequence number) and the previous entry's hash, so editing, deleting,
  * inserting or reordering any entry breaks every hash after it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
-import type { JournalRepository } from './ports.js';
+import type { JournalRepository, StoredAuditEntry } from './ports.js';
 import type { AuditEntry } from './types.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
 export function auditEntryHash(entry: Omit<AuditEntry, 'hash'>): string {
-  const content = canonicalJson({
-    seq: entry.seq,
-    time: entry.time,
-    actor: entry.actor,
-    action: entry.action,
-    resource: entry.resource,
-    changes: entry.changes,
-    request_id: entry.requestId,
-  });
-  return createHash('sha256').update(entry.prevHash).update('\n').update(content).digest('hex');
+  return sha256Hex(`${entry.prevHash}\n${auditContent(entry, entry.changes === undefined ? undefined : canonicalJson(entry.changes))}`);
 }
+
+/**
+ * The hashed content: the canonical JSON of seq, time, actor, action, resource, changes and
+ * request_id, written out in canonical key order with `changes` already in canonical JSON.
+ * The same text as canonicalJson over those seven fields (a test holds the two together).
+ */
+function auditContent(entry: Omit<AuditEntry, 'hash' | 'changes'>, changesJson: string | undefined): string {
+  // canonicalJson leaves out undefined members.
+  const changes = changesJson === undefined ? '' : `"changes":${changesJson},`;
+  const requestId = entry.requestId === undefined ? '' : `"request_id":${entry.requestId === null ? 'null' : canonicalJson(entry.requestId)},`;
+  return `{"action":${canonicalJson(entry.action)},"actor":${canonicalJson(entry.actor)},${changes}${requestId}`
+    + `"resource":${canonicalJson(entry.resource)},"seq":${canonicalJson(entry.seq)},"time":${canonicalJson(entry.time)}}`;
+}
+
+/** Whether a stored entry's hash covers its content, taking its `changes` text as stored when that is canonical. */
+function storedEntryHashes(entry: StoredAuditEntry): boolean {
+  // Written since the chain stores canonical text: hash the text as it is.
+  if (sha256Hex(`${entry.prevHash}\n${auditContent(entry, entry.changesJson)}`) === entry.hash) return true;
+  // Written before, or altered: parse and canonicalise, as when it was written.
+  let changes: unknown;
+  try {
+    changes = JSON.parse(entry.changesJson);
+  } catch {
+    return false;
+  }
+  return auditEntryHash({ ...entry, changes }) === entry.hash;
+}
+
+const sha256Hex: (text: string) => string = typeof hash === 'function'
+  ? (text) => hash('sha256', text, 'hex')
+  : (text) => createHash('sha256').update(text).digest('hex');
 
 export interface ChainVerification {
   ok: boolean;
@@ -54,11 +76,11 @@ export async function verifyChain(journal: JournalRepository): Promise<ChainVeri
     ok: false, entries: checked, headHash: before.auditHash, firstBadSeq: seq, problem,
   });
   for (;;) {
-    const page = await journal.auditRange(expectedSeq - 1, PAGE);
+    const page = await journal.storedAuditRange(expectedSeq - 1, PAGE);
     for (const entry of page) {
       if (entry.seq !== expectedSeq) return fail(expectedSeq, `entry ${expectedSeq} is missing (next stored entry is ${entry.seq})`);
       if (entry.prevHash !== prevHash) return fail(entry.seq, `entry ${entry.seq} does not link to the entry before it`);
-      if (auditEntryHash(entry) !== entry.hash) return fail(entry.seq, `entry ${entry.seq} was altered after it was written`);
+      if (!storedEntryHashes(entry)) return fail(entry.seq, `entry ${entry.seq} was altered after it was written`);
       prevHash = entry.hash;
       if (entry.seq === before.auditSeq) hashAtBefore = entry.hash;
       expectedSeq += 1;

@@ -222,6 +222,9 @@ export interface AuditQuery {
   limit: number;
 }
 
+/** An audit entry as stored: `changes` is the JSON text in the database. */
+export type StoredAuditEntry = Omit<AuditEntry, 'changes'> & { changesJson: string };
+
 /** The audit chain and the event outbox, appended to inside the change's own transaction. */
 export interface JournalRepository {
   /**
@@ -237,6 +240,8 @@ export interface JournalRepository {
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
   /** Audit entries in seq order starting after `afterSeq`, for verify and export. */
   auditRange(afterSeq: number, limit: number): Promise<AuditEntry[]>;
+  /** The same, with `changes` as the JSON text stored (not parsed), for verify. */
+  storedAuditRange(afterSeq: number, limit: number): Promise<StoredAuditEntry[]>;
   listEvents(afterSeq: number, limit: number): Promise<OutboxEvent[]>;
 }
 

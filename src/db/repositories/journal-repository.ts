@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { AuditQuery, JournalHead, JournalRepository } from '../../core/ports.js';
+import { canonicalJson } from '../../core/canonical-json.js';
+import type { AuditQuery, JournalHead, JournalRepository, StoredAuditEntry } from '../../core/ports.js';
 import type { AuditEntry, OutboxEvent } from '../../core/types.js';
 import type { DbCapabilities } from '../connect.js';
 import type { AuditLogTable, Database } from '../schema.js';
@@ -26,7 +27,8 @@ export class KyselyJournalRepository implements JournalRepository {
 
   async appendAudit(e: AuditEntry): Promise<void> {
     await this.db.insertInto('audit_log').values({
-      seq: e.seq, time: e.time, actor: e.actor, action: e.action, resource: e.resource, changes: toJson(e.changes),
+      // Stored in canonical form, as hashed: verify can hash the stored text as it is.
+      seq: e.seq, time: e.time, actor: e.actor, action: e.action, resource: e.resource, changes: canonicalJson(e.changes),
       request_id: e.requestId, prev_hash: e.prevHash, hash: e.hash,
     }).execute();
   }
@@ -62,6 +64,14 @@ export class KyselyJournalRepository implements JournalRepository {
   async auditRange(afterSeq: number, limit: number): Promise<AuditEntry[]> {
     const rows = await this.db.selectFrom('audit_log').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
     return rows.map(toEntry);
+  }
+
+  async storedAuditRange(afterSeq: number, limit: number): Promise<StoredAuditEntry[]> {
+    const rows = await this.db.selectFrom('audit_log').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+    return rows.map((row) => ({
+      seq: Number(row.seq), time: row.time, actor: row.actor, action: row.action, resource: row.resource,
+      changesJson: row.changes, requestId: row.request_id, prevHash: row.prev_hash, hash: row.hash,
+    }));
   }
 
   async listEvents(afterSeq: number, limit: number): Promise<OutboxEvent[]> {
