@@ -19,7 +19,7 @@ const HOT = 10_000; // versions trained directly on the "biased" dataset version
 const bin = join(import.meta.dirname, '..', 'bin', 'modelgate.js');
 
 function serve(args) {
-  return spawnServer([bin, 'serve', '--port', '0', ...args]);
+  return spawnServer([bin, 'serve', '--port', '0', '--rate-limit', '0', ...args]);
 }
 const stop = stopServer;
 

@@ -55,7 +55,7 @@ async function main() {
 
   const dataDir = join(root, 'data');
   await mkdir(dataDir);
-  const server = await spawnServer(['bin/modelgate.js', 'serve', '--port', '0', '--data-dir', dataDir, '--gc-interval', '0']);
+  const server = await spawnServer(['bin/modelgate.js', 'serve', '--port', '0', '--data-dir', dataDir, '--gc-interval', '0', '--rate-limit', '0']);
   const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
   const client = new ModelgateClient({ url: server.url, token });
   const pid = server.child.pid;

@@ -31,7 +31,7 @@ async function main() {
 
   const dir = await mkdtemp(join(tmpdir(), 'modelgate-bench-hooks-'));
   const bin = join(import.meta.dirname, '..', 'bin', 'modelgate.js');
-  const server = await spawnServer([bin, 'serve', '--port', '0', '--data-dir', dir, '--allow-webhook-hosts', '127.0.0.1']);
+  const server = await spawnServer([bin, 'serve', '--port', '0', '--data-dir', dir, '--allow-webhook-hosts', '127.0.0.1', '--rate-limit', '0']);
   const token = (await readFile(join(dir, 'admin-token'), 'utf8')).trim();
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const post = async (path, body) => {

@@ -9,7 +9,8 @@ import type { ServerLimits } from './config.js';
 
 /**
  * Token buckets by key: each holds up to `burst` requests and refills at `perMinute`. Memory
- * is bounded: past `maxKeys` the least recently used key is forgotten (it starts full again).
+ * is bounded: past `maxKeys` the key that came first is forgotten (it starts full again). A
+ * key's bucket is updated in place, so a request costs one map lookup.
  */
 export class TokenBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -24,33 +25,36 @@ export class TokenBuckets {
     this.perMs = perMinute / 60_000;
   }
 
-  /** Seconds until `key` may make one more request: 0 when it may now. Takes nothing. */
+  /** Seconds until `key` may make one more request: 0 when it may now. Takes nothing, keeps nothing new. */
   wait(key: string): number {
-    const tokens = this.refill(key).tokens;
-    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.perMs / 1000));
+    const bucket = this.buckets.get(key);
+    return bucket ? this.secondsFor(this.refill(bucket)) : 0;
   }
 
   /** Takes one request from `key`'s bucket if it has one; returns `wait(key)` as it was. */
   take(key: string): number {
-    const bucket = this.refill(key);
-    if (bucket.tokens < 1) return this.wait(key);
+    let bucket = this.buckets.get(key);
+    if (bucket) {
+      this.refill(bucket);
+    } else {
+      bucket = { tokens: this.burst, at: this.now() };
+      if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
+      this.buckets.set(key, bucket);
+    }
+    if (bucket.tokens < 1) return this.secondsFor(bucket);
     bucket.tokens -= 1;
     return 0;
   }
 
-  private refill(key: string): { tokens: number; at: number } {
+  private refill(bucket: { tokens: number; at: number }): { tokens: number; at: number } {
     const now = this.now();
-    let bucket = this.buckets.get(key);
-    if (bucket) {
-      bucket.tokens = Math.min(this.burst, bucket.tokens + (now - bucket.at) * this.perMs);
-      bucket.at = now;
-      this.buckets.delete(key); // re-inserted below: the map's order is least recently used first
-    } else {
-      bucket = { tokens: this.burst, at: now };
-      if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
-    }
-    this.buckets.set(key, bucket);
+    bucket.tokens = Math.min(this.burst, bucket.tokens + (now - bucket.at) * this.perMs);
+    bucket.at = now;
     return bucket;
+  }
+
+  private secondsFor(bucket: { tokens: number }): number {
+    return bucket.tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - bucket.tokens) / this.perMs / 1000));
   }
 }
 

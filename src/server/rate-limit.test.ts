@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { TokenBuckets } from './rate-limit.js';
+
+describe('TokenBuckets', () => {
+  it('allows the burst, then one request per refill interval, and says how long to wait', () => {
+    let now = 0;
+    const buckets = new TokenBuckets(60, 3, 100, () => now); // one a second, three at once
+    expect([buckets.take('a'), buckets.take('a'), buckets.take('a')]).toEqual([0, 0, 0]);
+    expect(buckets.take('a')).toBe(1);
+    expect(buckets.wait('a')).toBe(1);
+    now += 1000;
+    expect(buckets.take('a')).toBe(0);
+    expect(buckets.take('b')).toBe(0); // keys are independent
+  });
+
+  it('keeps nothing for a key that only asked, and at most maxKeys keys', () => {
+    const buckets = new TokenBuckets(60, 1, 2, () => 0);
+    expect(buckets.wait('never-failed')).toBe(0);
+    buckets.take('a');
+    buckets.take('b');
+    expect(buckets.take('a')).toBe(1);
+    buckets.take('c'); // 'a' came first: forgotten, and starts full again
+    expect(buckets.take('a')).toBe(0);
+  });
+});
