@@ -275,6 +275,12 @@ export interface UnitOfWork {
   transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
   /** Repositories outside any transaction, for reads. */
   readonly read: Repositories;
+  /**
+   * `load()`'s answer, or the answer of an earlier call with the same key when nothing was
+   * committed since it was loaded (anywhere, by any server): for deploy-time reads built from
+   * several lookups. A load that throws is not remembered. Optional: without it, `load()`.
+   */
+  remember?<T>(key: string, load: () => Promise<T>): Promise<T>;
 }
 
 export interface Clock {

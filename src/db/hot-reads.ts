@@ -129,7 +129,7 @@ class HotTokens extends KyselyTokenRepository {
   }
 }
 
-/** The read repositories that answer the hot lookups from `source`, remembered per epoch. */
+/** The read repositories that answer the hot lookups from `source`, remembered per epoch, and `remember` for answers built from them. */
 export function hotReads(source: HotSource, db: Kysely<Database>, caps: DbCapabilities) {
   const memo = new EpochMemo(() => source.epoch());
   return {
@@ -137,5 +137,6 @@ export function hotReads(source: HotSource, db: Kysely<Database>, caps: DbCapabi
     versions: new HotVersions(db, source, memo),
     aliases: new HotAliases(db, source, memo),
     tokens: new HotTokens(db, source, memo),
+    remember: <T>(key: string, load: () => Promise<T>) => memo.get(`r\0${key}`, load),
   };
 }

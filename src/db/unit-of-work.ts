@@ -47,6 +47,7 @@ export class KyselyUnitOfWork implements UnitOfWork {
   readonly read: Repositories;
   /** SQLite: concurrent units share commits (see group-commit.ts). PostgreSQL commits in parallel. */
   private readonly group: GroupCommitter | null;
+  private readonly memo: (<T>(key: string, load: () => Promise<T>) => Promise<T>) | null = null;
 
   constructor(private readonly handle: DbHandle) {
     this.group = handle.writer ? new GroupCommitter(handle.db, handle.writer) : null;
@@ -58,6 +59,11 @@ export class KyselyUnitOfWork implements UnitOfWork {
       return;
     }
     this.read = { ...read, models: guard(hot.models), versions: guard(hot.versions), aliases: guard(hot.aliases), tokens: guard(hot.tokens) };
+    this.memo = hot.remember;
+  }
+
+  remember<T>(key: string, load: () => Promise<T>): Promise<T> {
+    return this.memo ? this.memo(key, load) : load();
   }
 
   async transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {

@@ -7,7 +7,13 @@ import { requireModel, requireVersion } from './lookup.js';
 export class ResolveService {
   constructor(private readonly deps: CoreDeps) {}
 
-  async resolve(modelName: string, ref: string): Promise<Version> {
+  /** Remembered until the next commit anywhere: one check of the database instead of three lookups. */
+  resolve(modelName: string, ref: string): Promise<Version> {
+    const load = () => this.lookup(modelName, ref);
+    return this.deps.uow.remember ? this.deps.uow.remember(`resolve\0${modelName}\0${ref}`, load) : load();
+  }
+
+  private async lookup(modelName: string, ref: string): Promise<Version> {
     const repos = this.deps.uow.read;
     const model = await requireModel(repos, modelName);
     let version: Version;

@@ -111,9 +111,11 @@ export class VersionService {
     return out;
   }
 
-  async get(modelName: string, number: number): Promise<Version> {
+  /** Remembered until the next commit anywhere, like resolve. */
+  get(modelName: string, number: number): Promise<Version> {
     const repos = this.deps.uow.read;
-    return requireVersion(repos, await requireModel(repos, modelName), number);
+    const load = async () => requireVersion(repos, await requireModel(repos, modelName), number);
+    return this.deps.uow.remember ? this.deps.uow.remember(`version\0${modelName}\0${number}`, load) : load();
   }
 
   async list(modelName: string, input: ListVersionsInput): Promise<{ versions: Version[]; nextPageToken: string | null }> {
