@@ -35,4 +35,14 @@ describe('EpochMemo', () => {
     epoch = { ticket: 2, value: 'b' };
     expect(await memo.get('k', () => ++loads)).toBe(2);
   });
+
+  it('starts over rather than hold more than its byte bound', async () => {
+    let loads = 0;
+    const memo = new EpochMemo(() => ({ ticket: 1, value: 1 }));
+    const card = 'x'.repeat(1_000_000); // a model card may be a megabyte
+    for (let i = 0; i < 100; i++) await memo.get(`k${i}`, () => ({ card: card + i, n: ++loads }));
+    // 100 MB asked for, 64 MB allowed: the first answers were dropped and load again.
+    expect((await memo.get('k0', () => ({ card: '', n: ++loads }))).n).toBe(101);
+    expect((await memo.get('k99', () => ({ card: '', n: ++loads }))).n).toBe(100);
+  });
 });

@@ -52,13 +52,19 @@ export interface HotSource {
   token(hash: string): MaybePromise<{ token: ApiToken; user: User } | null>;
 }
 
-/** Answers remembered at most; past this the whole memo starts over (a full one is rare: one entry per hot key). */
+/**
+ * Answers remembered at most, and their approximate size in bytes: past either the memo
+ * starts over (a full one is rare: deployments ask about a few hot keys; a model card alone
+ * may be a megabyte, hence the byte bound).
+ */
 const MAX_ENTRIES = 20_000;
+const MAX_BYTES = 64 * 1024 * 1024;
 
 /** Answers remembered for one epoch of the database. */
 export class EpochMemo {
   private epoch: Epoch = { ticket: -1, value: Number.NaN };
   private readonly answers = new Map<string, unknown>();
+  private bytes = 0;
 
   constructor(private readonly readEpoch: () => MaybePromise<Epoch>) {}
 
@@ -67,7 +73,7 @@ export class EpochMemo {
     const now = read instanceof Promise ? await read : read;
     if (now.ticket < this.epoch.ticket) return load(); // read before the epoch in force: only a fresh load will do
     if (now.value !== this.epoch.value) {
-      this.answers.clear();
+      this.clear();
       this.epoch = now;
     } else if (this.answers.has(key)) {
       return this.answers.get(key) as T;
@@ -77,19 +83,28 @@ export class EpochMemo {
     // Loaded after `now` was read. Kept only if no later epoch replaced it meanwhile (an epoch's
     // value never comes back once another replaced it).
     if (this.epoch.value === now.value) {
-      if (this.answers.size >= MAX_ENTRIES) this.answers.clear();
-      this.answers.set(key, deepFreeze(value));
+      const bytes = freezeAndWeigh(value);
+      if (this.answers.size >= MAX_ENTRIES || this.bytes + bytes > MAX_BYTES) this.clear();
+      this.answers.set(key, value);
+      this.bytes += bytes;
     }
     return value;
   }
+
+  private clear(): void {
+    this.answers.clear();
+    this.bytes = 0;
+  }
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
+/** Freezes `value` all the way down and returns roughly how many bytes it holds (what was frozen before counts nothing). */
+function freezeAndWeigh(value: unknown): number {
+  if (typeof value === 'string') return 16 + value.length;
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return 8;
+  Object.freeze(value);
+  let bytes = 32;
+  for (const inner of Object.values(value)) bytes += 8 + freezeAndWeigh(inner);
+  return bytes;
 }
 
 class HotModels extends KyselyModelRepository {
