@@ -55,6 +55,10 @@ describe.each(DIALECTS)('lineage, impact, inventory and dossier on $name', ({ na
     expect(impact.in_production).toBe(2);
     const allMonths = await t.admin.impact({ dataset: 'transactions' });
     expect(allMonths.affected.map((a) => `${a.model}@${a.version}`).sort()).toEqual(['base-encoder@1', 'base-encoder@2', 'churn@1', 'fraud-eu@1', 'fraud-us@1', 'fraud-us@2']);
+    // Production first, then staging, development, archived; by model name; newest version first.
+    const stageOrder = ['production', 'staging', 'development', 'archived'];
+    const expected = [...allMonths.affected].sort((a, b) => stageOrder.indexOf(a.stage) - stageOrder.indexOf(b.stage) || a.model.localeCompare(b.model) || b.version - a.version);
+    expect(allMonths.affected).toEqual(expected);
     expect((await t.admin.impact({ commit: 'e4f5a6b' })).affected.map((a) => `${a.model}@${a.version}`)).toEqual(['base-encoder@2', 'fraud-eu@1', 'fraud-us@2']);
     expect((await t.admin.impact({ parent: 'base-encoder@1' })).affected.map((a) => `${a.model}@${a.version}`)).toEqual(['fraud-us@1']);
     await expectApiError(t.admin.impact({ dataset: 'nope' }), 404, 'NOT_FOUND');

@@ -140,15 +140,19 @@ async function withAliases(repos: Repositories, rows: ImpactedVersion[]): Promis
     else aliases.set(key, [a.alias]);
   }
   // Model names are ranked once (10,000 versions come from a few hundred models), so the sort
-  // itself compares numbers.
+  // compares one number per row: stage, then model, then newest version first.
   const rank = new Map([...new Set(rows.map((r) => r.model))].sort(NAMES.compare).map((name, i) => [name, i]));
-  return rows
-    .map((r) => ({
-      key: [STAGE_ORDER[r.stage], rank.get(r.model)!, -r.version] as const,
-      row: { model: r.model, version: r.version, stage: r.stage, aliases: aliases.get(`${r.modelId}/${r.version}`) ?? [], direct: r.direct },
-    }))
-    .sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2])
-    .map((x) => x.row);
+  // Exact in a double: stage < 4, rank < 2^20 (at most IMPACT_LIMIT models), version < 2^31.
+  const order = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    order[i] = (STAGE_ORDER[r.stage] * 2 ** 20 + rank.get(r.model)!) * 2 ** 31 + (2 ** 31 - 1 - r.version);
+  }
+  const indexes = Array.from(rows.keys()).sort((a, b) => order[a]! - order[b]!);
+  return indexes.map((i) => {
+    const r = rows[i]!;
+    return { model: r.model, version: r.version, stage: r.stage, aliases: aliases.get(`${r.modelId}/${r.version}`) ?? [], direct: r.direct };
+  });
 }
 
 function splitAt(ref: string): [string, string | undefined] {
