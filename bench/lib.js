@@ -1,9 +1,20 @@
 // Shared by the bench scripts: start a server process and wait until it listens.
 import { spawn } from 'node:child_process';
 
+/** Servers still running: a bench that fails half-way must not leave them behind. */
+const running = new Set();
+process.on('exit', () => { for (const child of running) child.kill('SIGKILL'); });
+
+/** Stops every server this process started that is still running. */
+export async function stopAllServers() {
+  await Promise.all([...running].map((child) => stopServer({ child })));
+}
+
 /** Spawns `node <args>` and resolves with its URL once it prints "listening on <url>". */
 export function spawnServer(args, env = {}) {
   const child = spawn('node', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MODELGATE_LOG_LEVEL: 'warn', ...env } });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => {

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { spawnServer, stopServer } from './lib.js';
+import { spawnServer, stopAllServers, stopServer } from './lib.js';
 import { auditRows, seedPostgres, seedRows, seedSqlite } from './seed.js';
 
 const { values } = parseArgs({
@@ -269,6 +269,7 @@ async function main() {
     }
   } finally {
     await stopServer(bareStart.server);
+    await stopAllServers(); // any a failed figure left running
     await rm(dir, { recursive: true, force: true });
   }
 
