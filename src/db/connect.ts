@@ -121,11 +121,18 @@ async function openPostgres(url: string, options: OpenOptions): Promise<DbHandle
  *   index for a model's 1,000 versions (2 ms) when a search filters by tag.
  */
 function sessionOptions(url: string, schema: string | undefined): { connectionString: string; options: string } {
-  const parsed = new URL(url);
+  const ours = ['-c jit=off -c random_page_cost=1.1', schema ? `-c search_path=${schema}` : null];
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // A form only pg's own parser reads (a Unix socket with a user: postgres://u@/db?host=/run/pg):
+    // passed as it is; options in such a URL would replace ours.
+    return { connectionString: url, options: ours.filter(Boolean).join(' ') };
+  }
   const given = parsed.searchParams.get('options');
   parsed.searchParams.delete('options');
-  const options = ['-c jit=off -c random_page_cost=1.1', given, schema ? `-c search_path=${schema}` : null].filter(Boolean).join(' ');
-  return { connectionString: parsed.toString(), options };
+  return { connectionString: parsed.toString(), options: [ours[0], given, ours[1]].filter(Boolean).join(' ') };
 }
 
 async function migrate(handle: DbHandle): Promise<void> {

@@ -45,4 +45,13 @@ describe('EpochMemo', () => {
     expect((await memo.get('k0', () => ({ card: '', n: ++loads }))).n).toBe(101);
     expect((await memo.get('k99', () => ({ card: '', n: ++loads }))).n).toBe(100);
   });
+
+  it('counts its keys and keeps none longer than a name could be', async () => {
+    let loads = 0;
+    const memo = new EpochMemo(() => ({ ticket: 1, value: 1 }));
+    const long = 'm'.repeat(100_000); // a lookup of a name no model has: the key is the request's text
+    await memo.get(long, () => (++loads, null));
+    await memo.get(long, () => (++loads, null));
+    expect(loads).toBe(2);
+  });
 });

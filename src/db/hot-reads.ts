@@ -9,8 +9,8 @@
  * one the remembered answers were read under, they are all dropped. So an answer is never
  * older than the last commit before the lookup began, whichever server committed: a revoked
  * token, a promotion or a moved alias is seen by the next request everywhere, as without the
- * cache. (The one allowance: on SQLite, writes by a process other than the server, which
- * modelgate never makes, are seen within a millisecond; see sqlite-hot-reads.ts.)
+ * cache. (The one allowance: on SQLite, writes by another process, which a supported
+ * deployment never makes, are seen within a millisecond; see sqlite-hot-reads.ts.)
  * Remembered answers are frozen: callers share them.
  */
 import type { Kysely } from 'kysely';
@@ -59,6 +59,7 @@ export interface HotSource {
  */
 const MAX_ENTRIES = 20_000;
 const MAX_BYTES = 64 * 1024 * 1024;
+const MAX_KEY = 1024;
 
 /** Answers remembered for one epoch of the database. */
 export class EpochMemo {
@@ -82,8 +83,9 @@ export class EpochMemo {
     const value = loaded instanceof Promise ? await loaded : loaded;
     // Loaded after `now` was read. Kept only if no later epoch replaced it meanwhile (an epoch's
     // value never comes back once another replaced it).
-    if (this.epoch.value === now.value) {
-      const bytes = freezeAndWeigh(value);
+    // Keys come from requests (a model name, an alias): one that long is answered, not kept.
+    if (this.epoch.value === now.value && key.length <= MAX_KEY) {
+      const bytes = 2 * key.length + freezeAndWeigh(value);
       if (this.answers.size >= MAX_ENTRIES || this.bytes + bytes > MAX_BYTES) this.clear();
       this.answers.set(key, value);
       this.bytes += bytes;

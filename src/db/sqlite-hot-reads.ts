@@ -6,10 +6,10 @@
  *
  * The epoch moves with every statement this process's write connection ran that may have
  * committed (counted as each returns: exact, and free to read), and with `PRAGMA data_version`,
- * which changes whenever another connection commits, in any process. modelgate never writes
- * to its SQLite file from another process, but an operator's sqlite3 session could; reading
- * data_version costs three system calls (6 µs under load, a fifth of a resolve), so it is read
- * at most once a millisecond: such outside writes are seen within a millisecond.
+ * which changes whenever another connection commits, in any process: a second server on the
+ * same file (not a supported deployment: use PostgreSQL) or an operator's sqlite3 session.
+ * Reading data_version costs three system calls (6 µs under load, a fifth of a resolve), so
+ * it is read at most once a millisecond: such outside writes are seen within a millisecond.
  */
 import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';

@@ -44,7 +44,7 @@ export class LazySchemas {
     };
   }
 
-  /** Compiles every schema no request has needed yet; returns how many there were. Throws the first failure. */
+  /** Compiles every schema not compiled yet; returns how many schemas it went through (the first call: all). Throws the first failure. */
   compileAll(): number {
     const pending = this.pending.splice(0);
     for (const build of pending) build();

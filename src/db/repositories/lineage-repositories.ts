@@ -116,7 +116,8 @@ export class KyselyLineageRepository implements LineageRepository {
       const models = await this.db.selectFrom('models').select(['id', 'name']).where('id', 'in', modelIds.slice(i, i + 500)).execute();
       for (const m of models) names.set(m.id, m.name);
     }
-    return result.rows.map((r) => ({
+    // A model gone between the two queries takes its versions with it.
+    return result.rows.filter((r) => names.has(r.model_id)).map((r) => ({
       versionId: r.id, modelId: r.model_id, model: names.get(r.model_id)!, version: Number(r.version), stage: r.stage as Stage, direct: Number(r.direct) === 1,
     }));
   }
