@@ -46,6 +46,33 @@ export interface TestServer {
 
 let counter = 0;
 
+/**
+ * Runs one statement on a test database over a connection of its own (for tamper tests and
+ * checks the API does not offer): `?` placeholders on both databases. SQLite waits for the
+ * server's write lock rather than failing busy.
+ */
+export async function rawSql<T = unknown>(dialect: Dialect['name'], sqliteFile: string, schema: string | undefined, text: string, params: unknown[] = []): Promise<T[]> {
+  if (dialect === 'sqlite') {
+    const { default: SQLite } = await import('better-sqlite3');
+    const db = new SQLite(sqliteFile);
+    try {
+      db.pragma('busy_timeout = 10000');
+      const stmt = db.prepare(text);
+      return (stmt.reader ? stmt.all(...params) : (stmt.run(...params), [])) as T[];
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}` });
+  await client.connect();
+  try {
+    let i = 0;
+    return (await client.query(text.replace(/\?/g, () => `$${++i}`), params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
 export async function startTestServer(dialect: Dialect['name'], extra: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'modelgate-test-'));
   const schema = dialect === 'postgres' ? `mg_test_${process.pid}_${randomBytes(4).toString('hex')}` : undefined;
@@ -80,26 +107,7 @@ export async function startTestServer(dialect: Dialect['name'], extra: Record<st
       const requested = await admin.promote(model, version, { target: 'production', reason });
       return requested.status === 'applied' ? requested : approver.approve(requested.id, 'reviewed');
     },
-    async sql(text, params = []) {
-      if (dialect === 'sqlite') {
-        const { default: SQLite } = await import('better-sqlite3');
-        const db = new SQLite(config.database);
-        try {
-          const stmt = db.prepare(text);
-          return stmt.reader ? stmt.all(...params) : (stmt.run(...params), []);
-        } finally {
-          db.close();
-        }
-      }
-      const client = new pg.Client({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}` });
-      await client.connect();
-      try {
-        let i = 0;
-        return (await client.query(text.replace(/\?/g, () => `$${++i}`), params)).rows;
-      } finally {
-        await client.end();
-      }
-    },
+    sql: (text, params = []) => rawSql(dialect, config.database, schema, text, params),
     async close() {
       for (const other of others) await other.close();
       await server.close();

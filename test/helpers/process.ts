@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { POSTGRES_URL, type Dialect } from './harness.js';
+import { POSTGRES_URL, rawSql, type Dialect } from './harness.js';
 
 export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'modelgate.js');
 
@@ -62,27 +62,7 @@ export async function createStore(dialect: Dialect['name']): Promise<Store> {
       void proc.exited.then(() => running.delete(proc));
       return proc;
     },
-    async sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
-      if (dialect === 'sqlite') {
-        const { default: SQLite } = await import('better-sqlite3');
-        const db = new SQLite(database);
-        try {
-          db.pragma('busy_timeout = 10000');
-          const stmt = db.prepare(text);
-          return (stmt.reader ? stmt.all(...params) : (stmt.run(...params), [])) as T[];
-        } finally {
-          db.close();
-        }
-      }
-      const client = new pg.Client({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}` });
-      await client.connect();
-      try {
-        let i = 0;
-        return (await client.query(text.replace(/\?/g, () => `$${++i}`), params)).rows as T[];
-      } finally {
-        await client.end();
-      }
-    },
+    sql: <T>(text: string, params: unknown[] = []) => rawSql<T>(dialect, database, schema, text, params),
     async close() {
       for (const proc of running) await proc.kill9();
       await rm(dataDir, { recursive: true, force: true });
