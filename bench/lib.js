@@ -1,5 +1,7 @@
-// Shared by the bench scripts: start a server process and wait until it listens.
+// Shared by the bench scripts: start a server process and wait until it listens; a PostgreSQL
+// schema of its own for a bench run.
 import { spawn } from 'node:child_process';
+import pg from 'pg';
 
 /** Servers still running: a bench that fails half-way must not leave them behind. */
 const running = new Set();
@@ -32,4 +34,20 @@ export function stopServer(server) {
     server.child.once('exit', resolve);
     server.child.kill('SIGTERM');
   });
+}
+
+/** Creates (afresh) schema `name` in the database at `base`; returns a URL whose connections use it. */
+export async function pgSchema(base, name) {
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`drop schema if exists ${name} cascade`);
+  await admin.query(`create schema ${name}`);
+  await admin.end();
+  return `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${name}`)}`;
+}
+
+/** Drops schema `name`, ignoring a database that is gone. */
+export async function dropSchema(base, name) {
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect().then(() => admin.query(`drop schema if exists ${name} cascade`)).then(() => admin.end()).catch(() => {});
 }

@@ -8,8 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawnServer, stopServer } from './lib.js';
-import pg from 'pg';
+import { dropSchema, pgSchema, spawnServer, stopServer } from './lib.js';
 import { seedPostgres, seedRows, seedSqlite } from './seed.js';
 
 const { values } = parseArgs({ options: { postgres: { type: 'string', default: process.env.MODELGATE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' } } });
@@ -64,17 +63,12 @@ const dir = await mkdtemp(join(tmpdir(), 'modelgate-bench-lineage-'));
 results.push(...await bench('sqlite', ['--data-dir', join(dir, 'sqlite')], (rows) => seedSqlite(join(dir, 'sqlite', 'modelgate.db'), rows)));
 const schema = `bench_lineage_${process.pid}`;
 try {
-  const admin = new pg.Client({ connectionString: values.postgres });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  const url = `${values.postgres}${values.postgres.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  const url = await pgSchema(values.postgres, schema);
   results.push(...await bench('postgres', ['--data-dir', join(dir, 'pg'), '--database', url], (rows) => seedPostgres(values.postgres, schema, rows)));
 } catch (err) {
   console.log(`PostgreSQL part skipped: ${err.message}`);
 } finally {
-  const admin = new pg.Client({ connectionString: values.postgres });
-  await admin.connect().then(() => admin.query(`drop schema if exists ${schema} cascade`)).then(() => admin.end()).catch(() => {});
+  await dropSchema(values.postgres, schema);
 }
 console.log(`\nmodelgate lineage bench: ${MODELS} models x ${PER_MODEL} versions\n`);
 for (const r of results) {

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { spawnServer, stopServer } from './lib.js';
+import { dropSchema, pgSchema, spawnServer, stopServer } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -179,17 +179,12 @@ results.push(await bench('sqlite', ['--data-dir', join(dir, 'sqlite')], (rows) =
 for (const servers of [1, 2]) {
   const schema = `bench_load_${process.pid}_${servers}`;
   try {
-    const admin = new pg.Client({ connectionString: values.postgres });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    const url = `${values.postgres}${values.postgres.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    const url = await pgSchema(values.postgres, schema);
     results.push(await bench('postgres', ['--data-dir', join(dir, `pg${servers}`), '--database', url, '--blobs', join(dir, 'blobs')], (rows) => seedPostgres(values.postgres, schema, rows), servers));
   } catch (err) {
     console.log(`PostgreSQL with ${servers} server(s) skipped: ${err.message}`);
   } finally {
-    const admin = new pg.Client({ connectionString: values.postgres });
-    await admin.connect().then(() => admin.query(`drop schema if exists ${schema} cascade`)).then(() => admin.end()).catch(() => {});
+    await dropSchema(values.postgres, schema);
   }
 }
 console.log(`\nmodelgate load: ${MODELS} models x ${PER_MODEL} versions; 90% reads, 9% creates and edits, 1% promotions; ${DURATION} s per run\n`);

@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
-import { spawnServer, stopAllServers, stopServer } from './lib.js';
+import { dropSchema, pgSchema, spawnServer, stopAllServers, stopServer } from './lib.js';
 import { auditRows, seedPostgres, seedRows, seedSqlite } from './seed.js';
 
 const { values } = parseArgs({
@@ -126,20 +125,6 @@ function hashRate() {
   return entries.length / ((performance.now() - start) / 1000);
 }
 
-async function pgSchema(name) {
-  const admin = new pg.Client({ connectionString: values.postgres });
-  await admin.connect();
-  await admin.query(`drop schema if exists ${name} cascade`);
-  await admin.query(`create schema ${name}`);
-  await admin.end();
-  return `${values.postgres}${values.postgres.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${name}`)}`;
-}
-
-async function dropSchema(name) {
-  const admin = new pg.Client({ connectionString: values.postgres });
-  await admin.connect().then(() => admin.query(`drop schema if exists ${name} cascade`)).then(() => admin.end()).catch(() => {});
-}
-
 /** Starts a server once (creating and migrating its database), seeds it, and returns its serve args. */
 async function seeded(db, dir, seed, audit) {
   const dataDir = join(dir, `${db}-${seed.wide}-${seed.models}`);
@@ -148,7 +133,7 @@ async function seeded(db, dir, seed, audit) {
   let schema = null;
   if (db === 'postgres') {
     schema = `bench_${process.pid}_${seed.models}`;
-    args = [...args, '--database', await pgSchema(schema)];
+    args = [...args, '--database', await pgSchema(values.postgres, schema)];
   }
   await stopServer(await spawnServer([bin, ...args]));
   const started = performance.now();
@@ -225,8 +210,8 @@ async function benchDatabase(db, dir, bare) {
   const after = await (await fetch(server.url + '/api/v1/audit/verify', { headers })).json();
   if (!after.ok) throw new Error('audit chain broken after the create load');
   await stopServer(server);
-  if (big.schema) await dropSchema(big.schema);
-  if (small.schema) await dropSchema(small.schema);
+  if (big.schema) await dropSchema(values.postgres, big.schema);
+  if (small.schema) await dropSchema(values.postgres, small.schema);
 }
 
 function runScript(script, args = []) {
