@@ -127,3 +127,52 @@ describe.each(DIALECTS)('lineage, impact, inventory and dossier on $name', ({ na
     expect(html).not.toContain('<script>');
   });
 });
+
+describe.each(DIALECTS)('impact through the lineage closure on $name', ({ name }) => {
+  let t: TestServer;
+  afterAll(async () => { await t?.close(); });
+
+  const affected = async (query: { dataset?: string; commit?: string; parent?: string }) =>
+    (await t.admin.impact(query)).affected.map((a) => `${a.model}@${a.version} ${a.stage}${a.direct ? ' direct' : ''}`);
+
+  it('follows parents to any depth, leaves deleted versions out, and survives an upgrade from a registry without it', async () => {
+    t = await startTestServer(name);
+    const file = await uploadFile(t.admin, 'w.bin', 'weights');
+    for (const model of ['pretrain', 'tune', 'distil', 'other']) await t.admin.createModel({ name: model });
+    // pretrain@1 on clicks@v1 at commit c1; tune@1..3 a chain below it, tune@2 also on clicks@v2;
+    // distil@1 from tune@3 (four generations down); other@1 on clicks@v2 only, then deleted;
+    // other@2 on clicks@v1 and archived.
+    await t.admin.createVersion('pretrain', { files: [file], lineage: { datasets: [D('clicks', 'v1')], code: { repo: 'r', commit: 'c1' } } });
+    await t.admin.createVersion('tune', { files: [file], lineage: { parents: [{ model: 'pretrain', version: 1 }] } });
+    await t.admin.createVersion('tune', { files: [file], lineage: { datasets: [D('clicks', 'v2')], parents: [{ model: 'tune', version: 1 }], code: { repo: 'r', commit: 'c2' } } });
+    await t.admin.createVersion('tune', { files: [file], lineage: { parents: [{ model: 'tune', version: 2 }] } });
+    await t.admin.createVersion('distil', { files: [file], lineage: { parents: [{ model: 'tune', version: 3 }], datasets: [D('clicks', 'v1', 'evaluation')] } });
+    await t.admin.createVersion('other', { files: [file], lineage: { datasets: [D('clicks', 'v2')] } });
+    await t.admin.createVersion('other', { files: [file], lineage: { datasets: [D('clicks', 'v1')] } });
+    await t.admin.deleteVersion('other', 1);
+    await t.admin.promote('other', 2, { target: 'archived', reason: 'superseded' });
+    await t.ship('tune', 3);
+
+    const answers = async () => ({
+      v1: await affected({ dataset: 'clicks@v1' }),
+      all: await affected({ dataset: 'clicks' }),
+      c1: await affected({ commit: 'c1' }),
+      c2: await affected({ commit: 'c2' }),
+      parent: await affected({ parent: 'tune@1' }),
+    });
+    const before = await answers();
+    expect(before.v1).toEqual(['tune@3 production', 'distil@1 development direct', 'pretrain@1 development direct', 'tune@2 development', 'tune@1 development', 'other@2 archived direct']);
+    // Every version of clicks: direct wherever the version names any of them itself.
+    expect(before.all).toEqual(['tune@3 production', 'distil@1 development direct', 'pretrain@1 development direct', 'tune@2 development direct', 'tune@1 development', 'other@2 archived direct']);
+    expect(before.c1).toEqual(['tune@3 production', 'distil@1 development', 'pretrain@1 development direct', 'tune@2 development', 'tune@1 development']);
+    expect(before.c2).toEqual(['tune@3 production', 'distil@1 development', 'tune@2 development direct']);
+    expect(before.parent).toEqual(['tune@3 production', 'distil@1 development', 'tune@2 development direct']);
+
+    // A registry from before the closure existed: the upgrade fills it from the edges.
+    await t.sql('DROP INDEX versions_deleted');
+    await t.sql('DROP TABLE lineage_sources');
+    await t.sql('DELETE FROM kysely_migration WHERE name = ?', ['2026-11-27-08-lineage-sources']);
+    await t.restart();
+    expect(await answers()).toEqual(before);
+  });
+});

@@ -26,7 +26,6 @@ export interface DatasetRepository {
 
 /** A version reached by an impact query, lean: enough to say what is affected and where it runs. */
 export interface ImpactedVersion {
-  versionId: string;
   modelId: string;
   model: string;
   version: number;
@@ -39,7 +38,8 @@ export type ImpactSeed = { datasetIds: string[] } | { commit: string } | { paren
 
 /** Lineage as indexed edges, for queries in both directions. */
 export interface LineageRepository {
-  link(versionId: string, edges: {
+  /** Records a new version's edges, and the datasets and commits it reaches through its parents. */
+  link(version: { id: string; modelId: string; version: number }, edges: {
     datasets: { datasetId: string; role: string }[];
     parents: { parentId: string; relation: string }[];
     code: { repo: string; commit: string } | null;

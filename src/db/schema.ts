@@ -270,6 +270,17 @@ export interface VersionCodeTable {
   commit: string;
 }
 
+/** The transitive closure of lineage: a version's datasets and commits, its own and its ancestors'. */
+export interface LineageSourcesTable {
+  source_kind: 'dataset' | 'commit';
+  /** A dataset id, or a commit. */
+  source_ref: string;
+  model_id: string;
+  version: number;
+  /** 1 when the version itself names the source, 0 when it inherits it through a parent. */
+  direct: number;
+}
+
 export interface Database {
   models: ModelsTable;
   model_former_names: ModelFormerNamesTable;
@@ -295,6 +306,7 @@ export interface Database {
   version_datasets: VersionDatasetsTable;
   version_parents: VersionParentsTable;
   version_code: VersionCodeTable;
+  lineage_sources: LineageSourcesTable;
   environments: EnvironmentsTable;
   deployments: DeploymentsTable;
   deployment_history: DeploymentHistoryTable;

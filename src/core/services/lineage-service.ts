@@ -132,12 +132,15 @@ export class LineageService {
 const NAMES = new Intl.Collator();
 
 async function withAliases(repos: Repositories, rows: ImpactedVersion[]): Promise<Affected[]> {
-  const aliases = new Map<string, string[]>();
-  for (const a of await repos.aliases.ofModels([...new Set(rows.map((r) => r.modelId))])) {
-    const key = `${a.modelId}/${a.version}`;
-    const list = aliases.get(key);
+  const models = [...new Set(rows.map((r) => r.modelId))];
+  // By model, then version: a key string per row would cost more than the rest of this function.
+  const aliases = new Map<string, Map<number, string[]>>();
+  for (const a of await repos.aliases.ofModels(models)) {
+    let ofModel = aliases.get(a.modelId);
+    if (!ofModel) aliases.set(a.modelId, ofModel = new Map());
+    const list = ofModel.get(a.version);
     if (list) list.push(a.alias);
-    else aliases.set(key, [a.alias]);
+    else ofModel.set(a.version, [a.alias]);
   }
   // Model names are ranked once (10,000 versions come from a few hundred models), so the sort
   // compares one number per row: stage, then model, then newest version first.
@@ -151,7 +154,7 @@ async function withAliases(repos: Repositories, rows: ImpactedVersion[]): Promis
   const indexes = Array.from(rows.keys()).sort((a, b) => order[a]! - order[b]!);
   return indexes.map((i) => {
     const r = rows[i]!;
-    return { model: r.model, version: r.version, stage: r.stage, aliases: aliases.get(`${r.modelId}/${r.version}`) ?? [], direct: r.direct };
+    return { model: r.model, version: r.version, stage: r.stage, aliases: aliases.get(r.modelId)?.get(r.version) ?? [], direct: r.direct };
   });
 }
 

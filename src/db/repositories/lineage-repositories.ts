@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DatasetQuery, DatasetRepository, ImpactSeed, ImpactedVersion, LineageRepository } from '../../core/ports.js';
-import type { Dataset, Stage } from '../../core/types.js';
+import { Stages, type Dataset, type Stage } from '../../core/types.js';
 import type { Database, DatasetsTable } from '../schema.js';
 import { fromJson, toJson } from './json.js';
 
@@ -57,16 +57,33 @@ function toDataset(row: DatasetsTable): Dataset {
 export class KyselyLineageRepository implements LineageRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async link(versionId: string, edges: { datasets: { datasetId: string; role: string }[]; parents: { parentId: string; relation: string }[]; code: { repo: string; commit: string } | null }): Promise<void> {
+  async link(version: { id: string; modelId: string; version: number }, edges: { datasets: { datasetId: string; role: string }[]; parents: { parentId: string; relation: string }[]; code: { repo: string; commit: string } | null }): Promise<void> {
     const datasets = [...new Map(edges.datasets.map((d) => [`${d.datasetId}/${d.role}`, d])).values()];
     if (datasets.length > 0) {
-      await this.db.insertInto('version_datasets').values(datasets.map((d) => ({ version_id: versionId, dataset_id: d.datasetId, role: d.role }))).execute();
+      await this.db.insertInto('version_datasets').values(datasets.map((d) => ({ version_id: version.id, dataset_id: d.datasetId, role: d.role }))).execute();
     }
     const parents = [...new Map(edges.parents.map((p) => [p.parentId, p])).values()];
     if (parents.length > 0) {
-      await this.db.insertInto('version_parents').values(parents.map((p) => ({ version_id: versionId, parent_id: p.parentId, relation: p.relation }))).execute();
+      await this.db.insertInto('version_parents').values(parents.map((p) => ({ version_id: version.id, parent_id: p.parentId, relation: p.relation }))).execute();
     }
-    if (edges.code) await this.db.insertInto('version_code').values({ version_id: versionId, repo: edges.code.repo, commit: edges.code.commit }).execute();
+    if (edges.code) await this.db.insertInto('version_code').values({ version_id: version.id, repo: edges.code.repo, commit: edges.code.commit }).execute();
+    // The closure: its own sources first (direct), then whatever its parents reached (inherited,
+    // unless it names the same source itself).
+    const own = [
+      ...[...new Set(datasets.map((d) => d.datasetId))].map((id) => ({ source_kind: 'dataset' as const, source_ref: id })),
+      ...(edges.code ? [{ source_kind: 'commit' as const, source_ref: edges.code.commit }] : []),
+    ];
+    if (own.length > 0) {
+      await this.db.insertInto('lineage_sources').values(own.map((o) => ({ ...o, model_id: version.modelId, version: version.version, direct: 1 }))).execute();
+    }
+    if (parents.length > 0) {
+      await this.db.insertInto('lineage_sources').columns(['source_kind', 'source_ref', 'model_id', 'version', 'direct'])
+        .expression(this.db.selectFrom('versions as p').innerJoin('lineage_sources as s', (j) => j.onRef('s.model_id', '=', 'p.model_id').onRef('s.version', '=', 'p.version'))
+          .select(['s.source_kind', 's.source_ref', sql.lit(version.modelId).as('model_id'), sql.lit(version.version).as('version'), sql.lit(0).as('direct')])
+          .where('p.id', 'in', parents.map((p) => p.parentId)).distinct())
+        .onConflict((oc) => oc.columns(['source_kind', 'source_ref', 'model_id', 'version']).doNothing())
+        .execute();
+    }
   }
 
   async datasetsOf(versionIds: string[]) {
@@ -83,42 +100,89 @@ export class KyselyLineageRepository implements LineageRepository {
   }
 
   async impacted(seed: ImpactSeed, limit: number): Promise<ImpactedVersion[]> {
-    let start;
-    if ('datasetIds' in seed) {
-      if (seed.datasetIds.length === 0) return [];
-      start = sql`select version_id, 1 as direct from version_datasets where dataset_id in (${sql.join(seed.datasetIds)})`;
-    } else if ('commit' in seed) {
-      start = sql`select version_id, 1 as direct from version_code where ${sql.ref('commit')} = ${seed.commit}`;
-    } else {
-      start = sql`select version_id, 1 as direct from version_parents where parent_id = ${seed.parentVersionId}`;
+    if ('parentVersionId' in seed) return this.descendants(seed.parentVersionId, limit);
+    const [kind, refs] = 'datasetIds' in seed ? ['dataset', seed.datasetIds] : ['commit', [seed.commit]];
+    if (refs.length === 0) return [];
+    // One statement, so one snapshot: the versions the sources reached (one index range), then,
+    // for the models among them, the few versions out of development or deleted. Every other
+    // reached version is in development and needs no read of its own. Reached versions come
+    // one row per model, their numbers joined in a string (negative when only inherited):
+    // 10,000 rows turned into objects cost five times the query itself.
+    const result = await sql<{ k: number | string; model_id: string; versions: string; stage: string }>`
+      with hit as (
+        select model_id, version, direct from lineage_sources
+        where source_kind = ${kind} and source_ref in (${sql.join(refs)})
+        limit ${limit}
+      ), touched as (select distinct model_id from hit)
+      select 0 as k, model_id, string_agg(cast(case when direct = 1 then version else -version end as varchar(12)), ',') as versions, '' as stage
+      from hit group by model_id
+      union all
+      select 1, v.model_id, cast(v.version as varchar(12)), v.stage from touched t cross join versions v
+      where v.model_id = t.model_id and v.stage in (${sql.join(Stages.filter((s) => s !== 'development'))})
+      union all
+      select 2, v.model_id, cast(v.version as varchar(12)), '' from touched t cross join versions v
+      where v.model_id = t.model_id and v.deleted_at is not null
+    `.execute(this.db);
+    const reached = new Map<string, Map<number, { stage: Stage; direct: boolean }>>();
+    for (const r of result.rows) {
+      if (Number(r.k) !== 0) continue;
+      let versions = reached.get(r.model_id);
+      if (!versions) reached.set(r.model_id, versions = new Map());
+      for (const item of r.versions.split(',')) {
+        const signed = Number(item);
+        const number = Math.abs(signed);
+        // A dataset asked by name reaches a version once per dataset version: direct if any is.
+        if (signed > 0 || !versions.has(number)) versions.set(number, { stage: 'development', direct: signed > 0 });
+      }
     }
-    // Descendants inherit what their parents were built from: follow parent edges down, to any depth.
+    for (const r of result.rows) {
+      const k = Number(r.k);
+      const versions = k === 0 ? undefined : reached.get(r.model_id);
+      const reachedVersion = versions?.get(Number(r.versions));
+      if (!reachedVersion) continue;
+      if (k === 1) reachedVersion.stage = r.stage as Stage;
+      else versions!.delete(Number(r.versions));
+    }
+    const names = await this.modelNames([...reached.keys()]);
+    const out: ImpactedVersion[] = [];
+    for (const [modelId, versions] of reached) {
+      const model = names.get(modelId);
+      // A model gone between the two queries takes its versions with it.
+      if (model === undefined) continue;
+      for (const [version, { stage, direct }] of versions) out.push({ modelId, model, version, stage, direct });
+    }
+    return out;
+  }
+
+  /** Versions built on a parent version, at any depth: parent edges followed down. */
+  private async descendants(parentId: string, limit: number): Promise<ImpactedVersion[]> {
     // CROSS JOIN makes SQLite start from the affected set (its size is unknown to the planner,
-    // which otherwise scanned every model's versions: 330 ms for 10,000 of 100,000); PostgreSQL
-    // reorders it freely.
-    // The model names come afterwards, once per model: joining models for each of 10,000 rows
-    // took a quarter of the query.
-    const result = await sql<{ id: string; model_id: string; version: number | string; stage: string; direct: number | string }>`
-      with recursive affected(version_id, direct) as (
-        ${start}
+    // which otherwise scanned every model's versions); PostgreSQL reorders it freely.
+    const result = await sql<{ model_id: string; version: number | string; stage: string; direct: number | string }>`
+      with recursive affected(version_id) as (
+        select version_id from version_parents where parent_id = ${parentId}
         union
-        select p.version_id, 0 from version_parents p join affected a on p.parent_id = a.version_id
+        select p.version_id from version_parents p join affected a on p.parent_id = a.version_id
       )
-      , best(version_id, direct) as (select version_id, max(direct) from affected group by version_id)
-      select v.id, v.model_id, v.version, v.stage, b.direct
-      from best b cross join versions v
+      select v.model_id, v.version, v.stage, v.id in (select version_id from version_parents where parent_id = ${parentId}) as direct
+      from affected b cross join versions v
       where v.id = b.version_id and v.deleted_at is null
       limit ${limit}
     `.execute(this.db);
+    const names = await this.modelNames([...new Set(result.rows.map((r) => r.model_id))]);
+    // A model gone between the two queries takes its versions with it.
+    return result.rows.filter((r) => names.has(r.model_id)).map((r) => ({
+      modelId: r.model_id, model: names.get(r.model_id)!, version: Number(r.version), stage: r.stage as Stage, direct: Number(r.direct) === 1,
+    }));
+  }
+
+  /** Names by model id, fetched once per model (10,000 versions come from a few hundred models). */
+  private async modelNames(modelIds: string[]): Promise<Map<string, string>> {
     const names = new Map<string, string>();
-    const modelIds = [...new Set(result.rows.map((r) => r.model_id))];
     for (let i = 0; i < modelIds.length; i += 500) {
       const models = await this.db.selectFrom('models').select(['id', 'name']).where('id', 'in', modelIds.slice(i, i + 500)).execute();
       for (const m of models) names.set(m.id, m.name);
     }
-    // A model gone between the two queries takes its versions with it.
-    return result.rows.filter((r) => names.has(r.model_id)).map((r) => ({
-      versionId: r.id, modelId: r.model_id, model: names.get(r.model_id)!, version: Number(r.version), stage: r.stage as Stage, direct: Number(r.direct) === 1,
-    }));
+    return names;
   }
 }
