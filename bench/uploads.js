@@ -47,11 +47,21 @@ async function main() {
   for await (const chunk of createReadStream(source, { highWaterMark: 4 * MiB })) hash.update(chunk);
   const hex = hash.digest('hex');
 
-  // Baseline: dd copying the same (cached) file onto the same disk with fsync at the end.
-  const ddStart = process.hrtime.bigint();
-  execFileSync('dd', [`if=${source}`, `of=${join(root, 'dd-copy')}`, 'bs=1M', 'conv=fsync'], { stdio: 'ignore' });
-  const ddSeconds = Number(process.hrtime.bigint() - ddStart) / 1e9;
-  await rm(join(root, 'dd-copy'));
+  // Baseline: dd copying the same (cached) file onto the same disk with fsync at the end, run
+  // right before and right after each figure (this disk's speed drifts by 2x within minutes).
+  const dd = async () => {
+    const ddStart = process.hrtime.bigint();
+    execFileSync('dd', [`if=${source}`, `of=${join(root, 'dd-copy')}`, 'bs=1M', 'conv=fsync'], { stdio: 'ignore' });
+    const seconds = Number(process.hrtime.bigint() - ddStart) / 1e9;
+    await rm(join(root, 'dd-copy'));
+    return seconds;
+  };
+  const beside = async (work) => {
+    const before = await dd();
+    const result = await work();
+    const after = await dd();
+    return { ...result, ddMbps: (2 * size) / MiB / (before + after) };
+  };
 
   const dataDir = join(root, 'data');
   await mkdir(dataDir);
@@ -65,19 +75,18 @@ async function main() {
     const mbps = size / MiB / seconds;
     rows.push({ measurement: name, mib_per_s: Math.round(mbps), dd_mib_per_s: Math.round(baseline), ratio: +(mbps / baseline).toFixed(2), peak_rss_growth_mb: Math.round(peakMb - idleMb) });
   };
-  const ddMbps = size / MiB / ddSeconds;
   try {
-    const single = await measured(pid, async () => {
+    const single = await beside(() => measured(pid, async () => {
       const blob = await client.uploadBlob(createReadStream(source, { highWaterMark: MiB }), { sha256: hex });
       if (blob.digest !== `sha256:${hex}`) throw new Error('wrong digest');
-    });
-    row('upload, one request (hash + fsync)', single.seconds, single.peakMb, ddMbps);
+    }));
+    row('upload, one request (hash + fsync)', single.seconds, single.peakMb, single.ddMbps);
 
     await rm(join(dataDir, 'blobs', 'sha256'), { recursive: true, force: true });
     await mkdir(join(dataDir, 'blobs', 'sha256'));
     await client.collectGarbage({ grace_seconds: 0 }); // forget the blob record too
     const handle = await open(source, 'r');
-    const parts = await measured(pid, async () => {
+    const parts = await beside(() => measured(pid, async () => {
       await client.uploadResumable({
         size, sha256: hex, parallel: 4,
         readPart: async (start, end) => {
@@ -86,25 +95,25 @@ async function main() {
           return buffer;
         },
       });
-    });
+    }));
     await handle.close();
-    row('upload, resumable session, 4 parallel 8 MiB parts', parts.seconds, parts.peakMb, ddMbps);
+    row('upload, resumable session, 4 parallel 8 MiB parts', parts.seconds, parts.peakMb, parts.ddMbps);
 
-    const download = await measured(pid, async () => {
+    const download = await beside(() => measured(pid, async () => {
       const response = await client.openBlob(`sha256:${hex}`);
       const check = createHash('sha256');
       for await (const chunk of response.body) check.update(chunk);
       if (check.digest('hex') !== hex) throw new Error('download digest mismatch');
-    });
-    row('download, streamed and verified by the client', download.seconds, download.peakMb, ddMbps);
+    }));
+    row('download, streamed and verified by the client', download.seconds, download.peakMb, download.ddMbps);
   } finally {
     await stopServer(server);
     await rm(root, { recursive: true, force: true });
   }
-  console.log(`\nartifact throughput: ${size / MiB} MiB file, dd conv=fsync baseline ${Math.round(ddMbps)} MiB/s, server idle RSS ${Math.round(idleMb)} MB`);
+  console.log(`\nartifact throughput: ${size / MiB} MiB file, each next to dd conv=fsync run just before and after it; server idle RSS ${Math.round(idleMb)} MB`);
   console.table(rows);
   await mkdir('bench/results', { recursive: true });
-  await writeFile('bench/results/uploads.json', JSON.stringify({ at: new Date().toISOString(), size_mib: size / MiB, dd_mib_per_s: ddMbps, idle_rss_mb: idleMb, rows }, null, 2));
+  await writeFile('bench/results/uploads.json', JSON.stringify({ at: new Date().toISOString(), size_mib: size / MiB, idle_rss_mb: idleMb, rows }, null, 2));
 }
 
 main().catch((err) => {

@@ -4,7 +4,7 @@
  * partial or wrong, and an upload session assembles exactly its parts.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,7 +139,6 @@ describe.each(backends)('BlobStore contract: $name', (backend) => {
     await utimes(old, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
     const cleaned = await store.cleanTemp(new Date(Date.now() - 60_000));
     expect(cleaned.files).toBeGreaterThanOrEqual(1);
-    const { readdir } = await import('node:fs/promises');
     const left = await readdir(tempDir);
     expect(left).toContain('fresh.part');
     expect(left).not.toContain('old.part');
@@ -150,3 +149,67 @@ describe.each(backends)('BlobStore contract: $name', (backend) => {
 function n3(parts: Array<{ number: number; etag: string }>, latest: { etag: string }) {
   return parts.map((p) => (p.number === 3 ? { number: 3, etag: latest.etag } : p));
 }
+
+describe('local directory: a session file becomes the blob in place', () => {
+  let dir: string;
+  let store: FsBlobStore;
+  const claim = async () => {};
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'modelgate-fs-inplace-'));
+    store = new FsBlobStore(dir);
+    await store.init();
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  async function session(bytes: Uint8Array, partSize = store.minPartSize): Promise<UploadHandle> {
+    const id = randomUUID();
+    return { id, size: bytes.length, partSize, backendRef: await store.startUpload(id, bytes.length, partSize) };
+  }
+
+  it('waits for a part still being written, then refuses parts sent after completion began', async () => {
+    const partSize = store.minPartSize;
+    const bytes = randomBytes(2 * partSize);
+    const upload = await session(bytes);
+    await store.putPart(upload, 1, partSize, chunks(bytes.subarray(0, partSize)));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    async function* slow() {
+      yield bytes.subarray(partSize, partSize + 1000);
+      await gate;
+      yield bytes.subarray(partSize + 1000);
+    }
+    const writing = store.putPart(upload, 2, partSize, slow());
+    while ((await readdir(join(dir, 'uploads', `${upload.id}.writers`)).catch(() => [])).length === 0) await new Promise((r) => setTimeout(r, 5));
+    let done = false;
+    const completing = store.completeUpload(upload, [], { claim }).finally(() => { done = true; });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(done).toBe(false);
+    await expect(store.putPart(upload, 1, partSize, chunks(bytes.subarray(0, partSize)))).rejects.toMatchObject({ code: 'UPLOAD_NOT_OPEN', details: { status: 'completing' } });
+    release();
+    await writing;
+    expect(await completing).toEqual({ digest: digest(bytes), size: bytes.length });
+    expect((await collect(await store.read(digest(bytes)))).equals(bytes)).toBe(true);
+    // Asked again (its answer was lost), completion names the same blob.
+    expect(await store.completeUpload(upload, [], { claim })).toEqual({ digest: digest(bytes), size: bytes.length });
+  });
+
+  it('does not wait for a writer that died, and finishes a completion that crashed half-way', async () => {
+    const bytes = randomBytes(store.minPartSize);
+    const upload = await session(bytes);
+    await store.putPart(upload, 1, bytes.length, chunks(bytes));
+    // A lease its writer stopped renewing an hour ago.
+    const lease = join(dir, 'uploads', `${upload.id}.writers`, 'dead-writer');
+    await mkdir(join(lease, '..'), { recursive: true });
+    await writeFile(lease, '');
+    await utimes(lease, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    // The completion before this one crashed after taking the file.
+    await rename(join(dir, 'uploads', `${upload.id}.data`), join(dir, 'uploads', `${upload.id}.completing`));
+    expect(await store.completeUpload(upload, [], { claim })).toEqual({ digest: digest(bytes), size: bytes.length });
+    // Nothing of the session is left but the note of where it went, which abort (or collection) removes.
+    const left = () => readdir(join(dir, 'uploads'));
+    expect((await left()).filter((n) => n.startsWith(upload.id))).toEqual([`${upload.id}.published`]);
+    await store.abortUpload(upload);
+    expect((await left()).filter((n) => n.startsWith(upload.id))).toEqual([]);
+    expect(await store.stat(digest(bytes))).toEqual({ digest: digest(bytes), size: bytes.length });
+  });
+});

@@ -1,16 +1,30 @@
 /**
  * Content-addressed blobs in a local directory: `sha256/ab/<hex>`. Bytes are hashed while
  * they stream into `tmp/`, fsynced, then renamed into place, so a blob either exists whole
- * under its digest or not at all, whatever crashes. An upload session writes its parts at
- * their offsets into one preallocated file under `uploads/`, which becomes the blob on completion.
+ * under its digest or not at all, whatever crashes.
+ *
+ * An upload session writes its parts at their offsets into one preallocated file,
+ * `uploads/<id>.data`, which itself becomes the blob: completion renames it to
+ * `<id>.completing` (no part writer can open it after that), waits for the writers that
+ * opened it before, hashes it and renames it into place. Every byte is written once.
+ * Writers announce themselves with a lease file in `uploads/<id>.writers/`, created before
+ * they open the session file and renewed while they write; a writer that cannot renew stops
+ * writing, and completion skips a lease nobody renewed for LEASE_MS (its writer died).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelgateError, errors } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ClaimBlob, StoredPart, UploadHandle } from '../core/ports.js';
 import { writeHashed } from './stream-writer.js';
+
+/** A part writer's lease: renewed every RENEW_MS; a writer stops once its last renewal is older than FENCE_MS. */
+const LEASE_MS = 30_000;
+const RENEW_MS = 5_000;
+const FENCE_MS = 15_000;
+/** A lease file last touched this long ago (by its own clock) is dead whatever this host's clock says. */
+const STALE_LEASE_MS = 10 * 60_000;
 
 export class FsBlobStore implements BlobStore {
   readonly kind = 'fs';
@@ -104,55 +118,82 @@ export class FsBlobStore implements BlobStore {
   }
 
   async putPart(upload: UploadHandle, number: number, expectedSize: number, body: AsyncIterable<Uint8Array>): Promise<StoredPart> {
-    const file = await open(this.sessionPath(upload.id), 'r+');
+    const lease = await this.takeLease(upload.id);
     try {
-      const tooLong = () => errors.partSize(number, expectedSize);
-      const { size, hash } = await writeHashed(file, body, (number - 1) * upload.partSize, expectedSize, tooLong);
-      if (size !== expectedSize) throw errors.partSize(number, expectedSize, size);
-      await file.datasync();
-      return { size, sha256: hash.digest('hex'), etag: '' };
+      let file;
+      try {
+        file = await open(this.sessionPath(upload.id), 'r+');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        throw errors.uploadNotOpen(upload.id, (await exists(this.completingPath(upload.id))) ? 'completing' : 'gone');
+      }
+      try {
+        const tooLong = () => errors.partSize(number, expectedSize);
+        const { size, hash } = await writeHashed(file, body, (number - 1) * upload.partSize, expectedSize, tooLong, lease.check);
+        if (size !== expectedSize) throw errors.partSize(number, expectedSize, size);
+        await file.datasync();
+        return { size, sha256: hash.digest('hex'), etag: '' };
+      } finally {
+        await file.close();
+      }
     } finally {
-      await file.close();
+      await lease.release();
     }
   }
 
   async completeUpload(upload: UploadHandle, _parts: Array<{ number: number; etag: string }>, options: { expectedDigest?: string; claim: ClaimBlob }): Promise<BlobInfo> {
-    // The parts are copied into a private file while hashing: a part write still in flight on
-    // the session file can then never reach the published blob.
-    const tmp = join(this.tmpDir, `${randomUUID()}.part`);
-    const file = await open(tmp, 'wx', 0o644);
-    let kept = false;
+    const completing = this.completingPath(upload.id);
     try {
-      const source = createReadStream(this.sessionPath(upload.id), { highWaterMark: 1 << 20 });
-      const { size, hash } = await writeHashed(file, source, 0, upload.size, () => errors.partSize(0, upload.size));
-      const digest = `sha256:${hash.digest('hex')}`;
-      if (size !== upload.size) throw errors.partSize(0, upload.size, size);
-      if (options.expectedDigest !== undefined && options.expectedDigest !== digest) throw errors.digestMismatch(options.expectedDigest, digest);
-      await file.sync();
-      await file.close();
-      await this.publish(tmp, { digest, size }, options.claim);
-      kept = true;
-      await rm(this.sessionPath(upload.id), { force: true });
-      return { digest, size };
-    } finally {
-      if (!kept) {
-        await file.close().catch(() => {});
-        await rm(tmp, { force: true });
-      }
+      await rename(this.sessionPath(upload.id), completing);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // Another completion took the file first, or one crashed half-way: carry on from where it is.
+      if (!(await exists(completing))) return this.published(upload);
     }
+    await this.writersDone(upload.id);
+    const file = await open(completing, 'r');
+    let info: BlobInfo;
+    try {
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of file.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+      if (size !== upload.size) throw errors.partSize(0, upload.size, size);
+      info = { digest: `sha256:${hash.digest('hex')}`, size };
+      if (options.expectedDigest !== undefined && options.expectedDigest !== info.digest) throw errors.digestMismatch(options.expectedDigest, info.digest);
+      // Each part was synced as it was acknowledged; this covers a completion taken over from a crash.
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    // Where the bytes went, for a completion retried after this one crashes.
+    await writeFile(this.publishedPath(upload.id), info.digest, { flush: true });
+    await this.publish(completing, info, options.claim);
+    await rm(join(this.uploadsDir, `${upload.id}.writers`), { recursive: true, force: true });
+    return info;
   }
 
   async abortUpload(upload: UploadHandle): Promise<void> {
     await rm(this.sessionPath(upload.id), { force: true });
+    await rm(this.completingPath(upload.id), { force: true });
+    await rm(this.publishedPath(upload.id), { force: true });
+    await rm(join(this.uploadsDir, `${upload.id}.writers`), { recursive: true, force: true });
   }
 
   async *listUploads(): AsyncIterable<{ id: string; backendRef: string; startedAt: Date }> {
+    // A session is up to four entries: its file (.data, or .completing once completion took
+    // it), .published once its blob is in place, and the writers' leases.
+    const newest = new Map<string, Date>();
     for (const name of await readdir(this.uploadsDir)) {
-      const match = /^([0-9a-f-]{36})\.data$/.exec(name);
+      const match = /^([0-9a-f-]{36})\.(data|completing|published|writers)$/.exec(name);
       if (!match) continue;
       const info = await stat(join(this.uploadsDir, name)).catch(() => null);
-      if (info) yield { id: match[1]!, backendRef: '', startedAt: info.mtime };
+      const seen = newest.get(match[1]!);
+      if (info && (!seen || info.mtime > seen)) newest.set(match[1]!, info.mtime);
     }
+    for (const [id, startedAt] of newest) yield { id, backendRef: '', startedAt };
   }
 
   /** Temporary files of single-shot uploads that a crash left behind, older than `before`. */
@@ -185,9 +226,80 @@ export class FsBlobStore implements BlobStore {
     await syncDir(join(target, '..'));
   }
 
-  private sessionPath(id: string): string {
+  /**
+   * Announces a part writer before it opens the session file, and renews the announcement
+   * while it writes. `check` runs before each write: a writer whose lease may have lapsed
+   * (its process stalled past FENCE_MS) stops rather than write into a completed blob.
+   */
+  private async takeLease(id: string): Promise<{ check(): void; release(): Promise<void> }> {
+    const dir = join(this.uploadsDir, `${this.checkId(id)}.writers`);
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, randomUUID());
+    await writeFile(path, '', { flag: 'wx' });
+    let renewedAt = performance.now();
+    const timer = setInterval(() => {
+      const now = new Date();
+      const started = performance.now();
+      utimes(path, now, now).then(() => { renewedAt = started; }, () => { /* the next check decides */ });
+    }, RENEW_MS);
+    timer.unref();
+    return {
+      check() {
+        if (performance.now() - renewedAt > FENCE_MS) throw new ModelgateError('UPLOAD_NOT_OPEN', `upload session ${id} stopped this part: its writer lease lapsed`, { upload_id: id, status: 'completing' });
+      },
+      async release() {
+        clearInterval(timer);
+        await rm(path, { force: true });
+      },
+    };
+  }
+
+  /** Waits until every part writer that opened the session file has finished, or is dead. */
+  private async writersDone(id: string): Promise<void> {
+    const dir = join(this.uploadsDir, `${id}.writers`);
+    const seen = new Map<string, { mtime: number; since: number }>();
+    for (;;) {
+      const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+      let live = 0;
+      for (const name of names) {
+        const info = await stat(join(dir, name)).catch(() => null);
+        if (!info) continue;
+        const now = performance.now();
+        const last = seen.get(name);
+        if (!last || last.mtime !== info.mtimeMs) seen.set(name, { mtime: info.mtimeMs, since: now });
+        // Unrenewed for a whole lease while we watched, or for long by its own clock: its writer is gone.
+        const dead = now - seen.get(name)!.since > LEASE_MS || Date.now() - info.mtimeMs > STALE_LEASE_MS;
+        if (dead) await rm(join(dir, name), { force: true });
+        else live += 1;
+      }
+      if (live === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** A completion retried after one that published the blob and crashed before it was recorded. */
+  private async published(upload: UploadHandle): Promise<BlobInfo> {
+    const digest = await readFile(this.publishedPath(upload.id), 'utf8').catch(() => null);
+    const info = digest === null ? null : await this.stat(digest);
+    if (!info || info.size !== upload.size) throw Object.assign(new Error(`upload session ${upload.id} has no stored parts`), { code: 'ENOENT' });
+    return info;
+  }
+
+  private checkId(id: string): string {
     if (!/^[0-9a-f-]{36}$/.test(id)) throw new ModelgateError('VALIDATION_FAILED', `bad upload id ${id}`);
-    return join(this.uploadsDir, `${id}.data`);
+    return id;
+  }
+
+  private sessionPath(id: string): string {
+    return join(this.uploadsDir, `${this.checkId(id)}.data`);
+  }
+
+  private completingPath(id: string): string {
+    return join(this.uploadsDir, `${this.checkId(id)}.completing`);
+  }
+
+  private publishedPath(id: string): string {
+    return join(this.uploadsDir, `${this.checkId(id)}.published`);
   }
 
   private pathOf(digest: string): string {
@@ -195,6 +307,10 @@ export class FsBlobStore implements BlobStore {
     if (!/^[0-9a-f]{64}$/.test(hex)) throw new ModelgateError('VALIDATION_FAILED', `bad digest ${digest}`);
     return join(this.root, 'sha256', hex.slice(0, 2), hex);
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
 }
 
 async function syncDir(dir: string): Promise<void> {

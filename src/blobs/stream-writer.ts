@@ -1,6 +1,7 @@
 /**
  * Hashing and writing a byte stream to a file handle at disk speed: chunks are gathered into
- * 1 MiB writes and the next write's bytes are hashed while the previous write is in flight.
+ * 1 MiB writes (one writev each: they are not copied into one buffer first) and the next
+ * write's bytes are hashed while the previous write is in flight.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
@@ -14,9 +15,10 @@ export interface WrittenBytes {
 
 /**
  * Writes `body` at `position` onwards, hashing it; throws `tooLong()` as soon as more than
- * `maxBytes` arrive. Nothing is synced: the caller decides when the bytes must be durable.
+ * `maxBytes` arrive. `mayWrite` runs before each write and stops the writing by throwing.
+ * Nothing is synced: the caller decides when the bytes must be durable.
  */
-export async function writeHashed(file: FileHandle, body: AsyncIterable<Uint8Array>, position: number, maxBytes: number, tooLong: () => Error): Promise<WrittenBytes> {
+export async function writeHashed(file: FileHandle, body: AsyncIterable<Uint8Array>, position: number, maxBytes: number, tooLong: () => Error, mayWrite?: () => void): Promise<WrittenBytes> {
   const hash = createHash('sha256');
   let size = 0;
   let pending: Uint8Array[] = [];
@@ -25,13 +27,15 @@ export async function writeHashed(file: FileHandle, body: AsyncIterable<Uint8Arr
   let at = position;
 
   const flush = async () => {
-    const buffer = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    const buffers = pending;
+    const length = pendingBytes;
     pending = [];
     pendingBytes = 0;
     await inFlight;
+    mayWrite?.();
     const offset = at;
-    at += buffer.length;
-    inFlight = writeAll(file, buffer, offset);
+    at += length;
+    inFlight = writeAll(file, buffers, offset);
     // Observed at the next flush; this only keeps a failed write from counting as unhandled.
     inFlight.catch(() => {});
   };
@@ -52,10 +56,15 @@ export async function writeHashed(file: FileHandle, body: AsyncIterable<Uint8Arr
   return { size, hash };
 }
 
-async function writeAll(file: FileHandle, buffer: Uint8Array, position: number): Promise<void> {
-  let offset = 0;
-  while (offset < buffer.length) {
-    const { bytesWritten } = await file.write(buffer, offset, buffer.length - offset, position + offset);
-    offset += bytesWritten;
+async function writeAll(file: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
+  let rest = buffers;
+  while (rest.length > 0) {
+    let { bytesWritten } = await file.writev(rest, position);
+    position += bytesWritten;
+    // A short write: drop what went, and the written head of the buffer it stopped in.
+    let i = 0;
+    while (i < rest.length && bytesWritten >= rest[i]!.length) bytesWritten -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
   }
 }
