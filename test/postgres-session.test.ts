@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/connect.js';
-import { POSTGRES_URL } from './helpers/harness.js';
+import { POSTGRES_URL, startTestServer, uploadFile } from './helpers/harness.js';
 
 async function settings(url: string): Promise<Record<string, string>> {
   const schema = `mg_session_${randomBytes(4).toString('hex')}`;
@@ -25,5 +25,33 @@ describe.runIf(POSTGRES_URL)('PostgreSQL sessions', () => {
   it('let settings in the URL options win', async () => {
     const url = `${POSTGRES_URL}${POSTGRES_URL!.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c random_page_cost=2')}`;
     expect(await settings(url)).toMatchObject({ jit: 'off', random_page_cost: '2' });
+  });
+});
+
+describe.runIf(POSTGRES_URL)('PostgreSQL prepared statements', () => {
+  it('keep answering after another server adds a column under them', async () => {
+    const t = await startTestServer('postgres');
+    try {
+      await t.admin.createModel({ name: 'churn' });
+      const file = await uploadFile(t.admin, 'w.bin', 'weights');
+      await t.admin.createVersion('churn', { files: [file], metrics: { auc: 0.9 } });
+      // Every lookup enough times that each connection has prepared its statements.
+      for (let i = 0; i < 30; i++) {
+        await t.admin.getVersion('churn', 1);
+        await t.admin.listVersions('churn', { filter: ['metrics.auc >= 0.5'] });
+        await t.admin.resolve('churn', '1');
+      }
+      // What a newer server's migration does while this one runs.
+      await t.sql('ALTER TABLE versions ADD COLUMN later_column text');
+      await t.sql('ALTER TABLE models ADD COLUMN later_column text');
+      for (let i = 0; i < 30; i++) {
+        expect((await t.admin.getVersion('churn', 1)).version).toBe(1);
+        expect((await t.admin.listVersions('churn', { filter: ['metrics.auc >= 0.5'] })).versions).toHaveLength(1);
+        expect((await t.admin.resolve('churn', '1'))?.resolved.version).toBe(1);
+      }
+      expect((await t.admin.createVersion('churn', { files: [file] })).version).toBe(2);
+    } finally {
+      await t.close();
+    }
   });
 });

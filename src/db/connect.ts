@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { migrations } from './migrations/index.js';
 import { CurrentSchemaPostgresDialect } from './scoped-introspector.js';
+import { withNamedStatements } from './postgres-statement-names.js';
 import { withStatementCache, type WriteCount } from './sqlite-statement-cache.js';
 import type { Database } from './schema.js';
 
@@ -105,7 +106,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<DbHandle
   const client = await pool.connect();
   client.release();
   pool.on('error', () => { /* an idle client died; the pool replaces it */ });
-  const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool: withNamedStatements(pool) }) });
   return { db, pool, kind: 'postgres', capabilities: { rowLocks: true }, close: () => db.destroy() };
 }
 

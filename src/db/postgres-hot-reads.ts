@@ -11,6 +11,7 @@
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { DbCapabilities } from './connect.js';
+import { isStalePlan } from './postgres-statement-names.js';
 import { hotReads, tokenFromRow, TOKEN_COLUMNS, type Epoch, type HotSource, type TokenRow } from './hot-reads.js';
 import { toModel } from './repositories/model-repository.js';
 import { toVersion, type VersionRow } from './repositories/version-repository.js';
@@ -52,8 +53,18 @@ class SharedSnapshot {
 }
 
 function source(pool: pg.Pool): HotSource {
+  // Bumped when the tables changed shape under the prepared statements (another server
+  // migrated): each connection then prepares them again under new names.
+  let generation = 0;
   const q = async <R>(name: keyof typeof SQL, values: unknown[] = []): Promise<R | undefined> => {
-    const result = await pool.query({ name: `mg_hot_${name}`, text: SQL[name], values });
+    let result;
+    try {
+      result = await pool.query({ name: `mg_hot_${generation}_${name}`, text: SQL[name], values });
+    } catch (err) {
+      if (!isStalePlan(err)) throw err;
+      generation += 1;
+      result = await pool.query({ text: SQL[name], values });
+    }
     return result.rows[0] as R | undefined;
   };
   const snapshots = new SharedSnapshot((name) => q(name));

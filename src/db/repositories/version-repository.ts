@@ -6,6 +6,18 @@ import { fromJson, toJson } from './json.js';
 
 export type VersionRow = VersionsTable & { model_name: string };
 
+/**
+ * Every column of `versions`, named rather than `v.*`: a statement with a fixed result shape
+ * can stay prepared on PostgreSQL while another server adds a column (postgres-statement-names.ts).
+ */
+const VERSION_COLUMNS = [
+  'id', 'model_id', 'version', 'digest', 'status', 'stage', 'files', 'source_uri', 'metrics', 'params', 'tags', 'description',
+  'model_card', 'signature', 'lineage', 'created_by', 'created_at', 'updated_at', 'left_development_at', 'deleted_at', 'degraded_at',
+] as const satisfies ReadonlyArray<keyof VersionsTable>;
+// A column added to VersionsTable and not listed above fails to compile here.
+const listsEveryColumn: Exclude<keyof VersionsTable, (typeof VERSION_COLUMNS)[number]> extends never ? true : never = true;
+void listsEveryColumn;
+
 export class KyselyVersionRepository implements VersionRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -135,7 +147,7 @@ export class KyselyVersionRepository implements VersionRepository {
 
   private base() {
     return this.db.selectFrom('versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
-      .selectAll('v').select('m.name as model_name');
+      .select(VERSION_COLUMNS.map((c) => `v.${c}` as const)).select('m.name as model_name');
   }
 
   private async writeTags(versionId: string, modelId: string, tags: Record<string, string>): Promise<void> {
