@@ -54,4 +54,33 @@ describe('EpochMemo', () => {
     await memo.get(long, () => (++loads, null));
     expect(loads).toBe(2);
   });
+
+  it('runs a lookup that brings its own epoch without reading the epoch first, and checks it once remembered', async () => {
+    let epoch: Epoch = { ticket: 1, value: 'a' };
+    let epochReads = 0;
+    let loads = 0;
+    const memo = new EpochMemo(() => (epochReads++, epoch));
+    const load = () => ({ value: ++loads, epoch });
+    expect(await memo.lookup('k', load)).toBe(1);
+    expect(epochReads).toBe(0);
+    expect(await memo.lookup('k', load)).toBe(1);
+    expect(epochReads).toBe(1);
+    // A commit: the remembered answer is checked, found old, and read again.
+    epoch = { ticket: 2, value: 'b' };
+    expect(await memo.lookup('k', load)).toBe(2);
+    // A lookup under the new epoch drops what was remembered under the old one.
+    epoch = { ticket: 3, value: 'c' };
+    expect(await memo.lookup('other', load)).toBe(3);
+    expect(await memo.lookup('k', load)).toBe(4);
+  });
+
+  it('answers, but does not keep, a lookup read under an older epoch than the one in force', async () => {
+    let loads = 0;
+    const memo = new EpochMemo(() => ({ ticket: 5, value: 'new' }));
+    expect(await memo.lookup('k', () => ({ value: ++loads, epoch: { ticket: 5, value: 'new' } }))).toBe(1);
+    // Sent before the lookup above, answered after it.
+    expect(await memo.lookup('late', () => ({ value: ++loads, epoch: { ticket: 4, value: 'old' } }))).toBe(2);
+    expect(await memo.lookup('k', () => ({ value: ++loads, epoch: { ticket: 6, value: 'new' } }))).toBe(1);
+    expect(await memo.lookup('late', () => ({ value: ++loads, epoch: { ticket: 7, value: 'new' } }))).toBe(3);
+  });
 });

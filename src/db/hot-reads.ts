@@ -42,14 +42,24 @@ export interface Epoch {
   value: string | number;
 }
 
+/** A lookup's answer and the epoch it was read under: a snapshot taken no earlier than the lookup began. */
+export interface Loaded<T> {
+  value: T;
+  epoch: Epoch;
+}
+
 export interface HotSource {
   /** The epoch, read after this call: a lookup's answer reflects every commit made before the lookup began. */
   epoch(): MaybePromise<Epoch>;
-  modelByName(name: string): MaybePromise<Model | null>;
-  version(modelId: string, version: number): MaybePromise<Version | null>;
-  newestInStage(modelId: string, stage: Stage): MaybePromise<Version | null>;
-  alias(modelId: string, alias: string): MaybePromise<AliasRecord | null>;
-  token(hash: string): MaybePromise<{ token: ApiToken; user: User } | null>;
+  /**
+   * The lookups bring their own epoch (on PostgreSQL the statement's own snapshot, in the same
+   * round trip), so an answer that is not remembered costs one read, not an epoch read and then one.
+   */
+  modelByName(name: string): MaybePromise<Loaded<Model | null>>;
+  version(modelId: string, version: number): MaybePromise<Loaded<Version | null>>;
+  newestInStage(modelId: string, stage: Stage): MaybePromise<Loaded<Version | null>>;
+  alias(modelId: string, alias: string): MaybePromise<Loaded<AliasRecord | null>>;
+  token(hash: string): MaybePromise<Loaded<{ token: ApiToken; user: User } | null>>;
 }
 
 /**
@@ -69,6 +79,7 @@ export class EpochMemo {
 
   constructor(private readonly readEpoch: () => MaybePromise<Epoch>) {}
 
+  /** An answer built from lookups (of this memo or not): the epoch is read first, then `load` runs on a miss. */
   async get<T>(key: string, load: () => MaybePromise<T>): Promise<T> {
     const read = this.readEpoch();
     const now = read instanceof Promise ? await read : read;
@@ -83,14 +94,39 @@ export class EpochMemo {
     const value = loaded instanceof Promise ? await loaded : loaded;
     // Loaded after `now` was read. Kept only if no later epoch replaced it meanwhile (an epoch's
     // value never comes back once another replaced it).
-    // Keys come from requests (a model name, an alias): one that long is answered, not kept.
-    if (this.epoch.value === now.value && key.length <= MAX_KEY) {
-      const bytes = 2 * key.length + freezeAndWeigh(value);
-      if (this.answers.size >= MAX_ENTRIES || this.bytes + bytes > MAX_BYTES) this.clear();
-      this.answers.set(key, value);
-      this.bytes += bytes;
-    }
+    if (this.epoch.value === now.value) this.keep(key, value);
     return value;
+  }
+
+  /**
+   * A lookup that brings its own epoch. Nothing remembered under the key: the lookup runs
+   * straight away (no epoch read first). Otherwise the epoch says whether the remembered
+   * answer still holds.
+   */
+  async lookup<T>(key: string, load: () => MaybePromise<Loaded<T>>): Promise<T> {
+    if (this.answers.has(key)) {
+      const read = this.readEpoch();
+      const now = read instanceof Promise ? await read : read;
+      if (now.ticket >= this.epoch.ticket && now.value === this.epoch.value && this.answers.has(key)) return this.answers.get(key) as T;
+    }
+    const loaded = load();
+    const { value, epoch } = loaded instanceof Promise ? await loaded : loaded;
+    if (epoch.ticket < this.epoch.ticket) return value; // read before the epoch in force: answered, not kept
+    if (epoch.value !== this.epoch.value) {
+      this.clear();
+      this.epoch = epoch;
+    }
+    this.keep(key, value);
+    return value;
+  }
+
+  private keep(key: string, value: unknown): void {
+    // Keys come from requests (a model name, an alias): one that long is answered, not kept.
+    if (key.length > MAX_KEY) return;
+    const bytes = 2 * key.length + freezeAndWeigh(value);
+    if (this.answers.size >= MAX_ENTRIES || this.bytes + bytes > MAX_BYTES) this.clear();
+    this.answers.set(key, value);
+    this.bytes += bytes;
   }
 
   private clear(): void {
@@ -113,7 +149,7 @@ class HotModels extends KyselyModelRepository {
   constructor(db: Kysely<Database>, caps: DbCapabilities, private readonly source: HotSource, private readonly memo: EpochMemo) { super(db, caps); }
 
   override findByName(name: string): Promise<Model | null> {
-    return this.memo.get(`m\0${name}`, () => this.source.modelByName(name));
+    return this.memo.lookup(`m\0${name}`, () => this.source.modelByName(name));
   }
 }
 
@@ -122,11 +158,11 @@ class HotVersions extends KyselyVersionRepository {
 
   override get(modelId: string, version: number, includeDeleted = false): Promise<Version | null> {
     if (includeDeleted) return super.get(modelId, version, true);
-    return this.memo.get(`v\0${modelId}\0${version}`, () => this.source.version(modelId, version));
+    return this.memo.lookup(`v\0${modelId}\0${version}`, () => this.source.version(modelId, version));
   }
 
   override newestInStage(modelId: string, stage: Stage): Promise<Version | null> {
-    return this.memo.get(`s\0${modelId}\0${stage}`, () => this.source.newestInStage(modelId, stage));
+    return this.memo.lookup(`s\0${modelId}\0${stage}`, () => this.source.newestInStage(modelId, stage));
   }
 }
 
@@ -134,7 +170,7 @@ class HotAliases extends KyselyAliasRepository {
   constructor(db: Kysely<Database>, private readonly source: HotSource, private readonly memo: EpochMemo) { super(db); }
 
   override get(modelId: string, alias: string): Promise<AliasRecord | null> {
-    return this.memo.get(`a\0${modelId}\0${alias}`, () => this.source.alias(modelId, alias));
+    return this.memo.lookup(`a\0${modelId}\0${alias}`, () => this.source.alias(modelId, alias));
   }
 }
 
@@ -142,7 +178,7 @@ class HotTokens extends KyselyTokenRepository {
   constructor(db: Kysely<Database>, private readonly source: HotSource, private readonly memo: EpochMemo) { super(db); }
 
   override findActiveByHash(hash: string): Promise<{ token: ApiToken; user: User } | null> {
-    return this.memo.get(`t\0${hash}`, () => this.source.token(hash));
+    return this.memo.lookup(`t\0${hash}`, () => this.source.token(hash));
   }
 }
 

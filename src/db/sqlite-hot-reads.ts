@@ -15,7 +15,7 @@ import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { DbCapabilities } from './connect.js';
 import type { WriteCount } from './sqlite-statement-cache.js';
-import { hotReads, tokenFromRow, TOKEN_COLUMNS, type HotSource, type TokenRow } from './hot-reads.js';
+import { hotReads, tokenFromRow, TOKEN_COLUMNS, type HotSource, type Loaded, type TokenRow } from './hot-reads.js';
 import { toModel } from './repositories/model-repository.js';
 import { toVersion, type VersionRow } from './repositories/version-repository.js';
 import type { Database, ModelsTable } from './schema.js';
@@ -49,34 +49,40 @@ function source(db: SQLite.Database, writes: WriteCount): HotSource {
   let writesSeen = -1;
   let dataVersion = -1;
   let checkedAt = -Infinity;
+  const readEpoch = () => {
+    let changed = writes.value !== writesSeen;
+    writesSeen = writes.value;
+    const now = performance.now();
+    if (now - checkedAt >= OUTSIDE_WRITES_MS) {
+      checkedAt = now;
+      const current = s.dataVersion.get()!;
+      changed ||= current !== dataVersion;
+      dataVersion = current;
+    }
+    if (changed) epoch = { ticket: 0, value: epoch.value + 1 };
+    return epoch;
+  };
+  // The epoch is read just before the statement, with nothing in between: both are synchronous.
+  const at = <T>(read: () => T): Loaded<T> => {
+    const before = readEpoch();
+    return { value: read(), epoch: before };
+  };
   return {
-    epoch: () => {
-      let changed = writes.value !== writesSeen;
-      writesSeen = writes.value;
-      const now = performance.now();
-      if (now - checkedAt >= OUTSIDE_WRITES_MS) {
-        checkedAt = now;
-        const current = s.dataVersion.get()!;
-        changed ||= current !== dataVersion;
-        dataVersion = current;
-      }
-      if (changed) epoch = { ticket: 0, value: epoch.value + 1 };
-      return epoch;
-    },
-    modelByName: (name) => {
+    epoch: readEpoch,
+    modelByName: (name) => at(() => {
       const row = s.modelByName.get(name) ?? s.modelByFormerName.get(name);
       return row ? toModel(row, JSON.parse(row.former_list) as string[]) : null;
-    },
-    version: (modelId, number) => version(s.version.get(modelId, number)),
-    newestInStage: (modelId, stage) => version(s.newestInStage.get(modelId, stage)),
-    alias: (modelId, alias) => {
+    }),
+    version: (modelId, number) => at(() => version(s.version.get(modelId, number))),
+    newestInStage: (modelId, stage) => at(() => version(s.newestInStage.get(modelId, stage))),
+    alias: (modelId, alias) => at(() => {
       const row = s.alias.get(modelId, alias);
       return row ? { alias: row.alias, version: Number(row.version) } : null;
-    },
-    token: (hash) => {
+    }),
+    token: (hash) => at(() => {
       const row = s.token.get(hash);
       return row ? tokenFromRow(row) : null;
-    },
+    }),
   };
 }
 
