@@ -79,7 +79,8 @@ export class KyselyLineageRepository implements LineageRepository {
     if (parents.length > 0) {
       await this.db.insertInto('lineage_sources').columns(['source_kind', 'source_ref', 'model_id', 'version', 'direct'])
         .expression(this.db.selectFrom('versions as p').innerJoin('lineage_sources as s', (j) => j.onRef('s.model_id', '=', 'p.model_id').onRef('s.version', '=', 'p.version'))
-          .select(['s.source_kind', 's.source_ref', sql.lit(version.modelId).as('model_id'), sql.lit(version.version).as('version'), sql.lit(0).as('direct')])
+          .select(['s.source_kind', 's.source_ref', sql<string>`cast(${version.modelId} as varchar(36))`.as('model_id'),
+            sql<number>`cast(${version.version} as integer)`.as('version'), sql.lit(0).as('direct')])
           .where('p.id', 'in', parents.map((p) => p.parentId)).distinct())
         .onConflict((oc) => oc.columns(['source_kind', 'source_ref', 'model_id', 'version']).doNothing())
         .execute();
