@@ -128,6 +128,9 @@ export class LineageService {
   }
 }
 
+/** Shared by the many affected versions without an alias. */
+const NO_ALIASES: string[] = Object.freeze([]) as unknown as string[];
+
 /** Same order as localeCompare, without its per-call cost. */
 const NAMES = new Intl.Collator();
 
@@ -154,7 +157,7 @@ async function withAliases(repos: Repositories, rows: ImpactedVersion[]): Promis
   const indexes = Array.from(rows.keys()).sort((a, b) => order[a]! - order[b]!);
   return indexes.map((i) => {
     const r = rows[i]!;
-    return { model: r.model, version: r.version, stage: r.stage, aliases: aliases.get(r.modelId)?.get(r.version) ?? [], direct: r.direct };
+    return { model: r.model, version: r.version, stage: r.stage, aliases: aliases.get(r.modelId)?.get(r.version) ?? NO_ALIASES, direct: r.direct };
   });
 }
 

@@ -110,47 +110,57 @@ export class KyselyLineageRepository implements LineageRepository {
     // one row per model, their numbers joined in a string (negative when only inherited):
     // 10,000 rows turned into objects cost five times the query itself.
     const result = await sql<{ k: number | string; model_id: string; versions: string; stage: string }>`
-      with hit as (
-        select model_id, version, direct from lineage_sources
-        where source_kind = ${kind} and source_ref in (${sql.join(refs)})
-        limit ${limit}
-      ), touched as (select distinct model_id from hit)
-      select 0 as k, model_id, string_agg(cast(case when direct = 1 then version else -version end as varchar(12)), ',') as versions, '' as stage
-      from hit group by model_id
+      with reached as (
+        select model_id, string_agg(cast(case when direct = 1 then version else -version end as varchar(12)), ',') as versions
+        from (
+          select model_id, version, direct from lineage_sources
+          where source_kind = ${kind} and source_ref in (${sql.join(refs)})
+          limit ${limit}
+        ) hit
+        group by model_id
+      )
+      select 0 as k, model_id, versions, '' as stage from reached
       union all
-      select 1, v.model_id, cast(v.version as varchar(12)), v.stage from touched t cross join versions v
+      select 1, v.model_id, cast(v.version as varchar(12)), v.stage from reached t cross join versions v
       where v.model_id = t.model_id and v.stage in (${sql.join(Stages.filter((s) => s !== 'development'))})
       union all
-      select 2, v.model_id, cast(v.version as varchar(12)), '' from touched t cross join versions v
+      select 2, v.model_id, cast(v.version as varchar(12)), '' from reached t cross join versions v
       where v.model_id = t.model_id and v.deleted_at is not null
     `.execute(this.db);
-    const reached = new Map<string, Map<number, { stage: Stage; direct: boolean }>>();
-    for (const r of result.rows) {
-      if (Number(r.k) !== 0) continue;
-      let versions = reached.get(r.model_id);
-      if (!versions) reached.set(r.model_id, versions = new Map());
-      for (const item of r.versions.split(',')) {
-        const signed = Number(item);
-        const number = Math.abs(signed);
-        // A dataset asked by name reaches a version once per dataset version: direct if any is.
-        if (signed > 0 || !versions.has(number)) versions.set(number, { stage: 'development', direct: signed > 0 });
-      }
-    }
+    // Per model, its reached versions (negative: inherited only), and the exceptions to "in
+    // development": flat arrays and one small map, not an object per version.
+    const reached = new Map<string, number[]>();
+    const stages = new Map<string, Map<number, Stage | null>>();
     for (const r of result.rows) {
       const k = Number(r.k);
-      const versions = k === 0 ? undefined : reached.get(r.model_id);
-      const reachedVersion = versions?.get(Number(r.versions));
-      if (!reachedVersion) continue;
-      if (k === 1) reachedVersion.stage = r.stage as Stage;
-      else versions!.delete(Number(r.versions));
+      if (k === 0) {
+        const list = reached.get(r.model_id);
+        const numbers = r.versions.split(',').map(Number);
+        if (list) list.push(...numbers);
+        else reached.set(r.model_id, numbers);
+        continue;
+      }
+      let ofModel = stages.get(r.model_id);
+      if (!ofModel) stages.set(r.model_id, ofModel = new Map());
+      // A deleted version is left out whatever its stage (null), whichever row came first.
+      if (k === 2 || !ofModel.has(Number(r.versions))) ofModel.set(Number(r.versions), k === 2 ? null : r.stage as Stage);
     }
     const names = await this.modelNames([...reached.keys()]);
     const out: ImpactedVersion[] = [];
-    for (const [modelId, versions] of reached) {
+    for (const [modelId, signed] of reached) {
       const model = names.get(modelId);
       // A model gone between the two queries takes its versions with it.
       if (model === undefined) continue;
-      for (const [version, { stage, direct }] of versions) out.push({ modelId, model, version, stage, direct });
+      const exceptions = stages.get(modelId);
+      // A dataset asked by name reaches a version once per dataset version: direct if any is.
+      if (signed.length > 1) signed.sort((a, b) => Math.abs(a) - Math.abs(b) || b - a);
+      for (let i = 0; i < signed.length; i++) {
+        const version = Math.abs(signed[i]!);
+        if (i > 0 && Math.abs(signed[i - 1]!) === version) continue;
+        const stage = exceptions?.get(version);
+        if (stage === null) continue;
+        out.push({ modelId, model, version, stage: stage ?? 'development', direct: signed[i]! > 0 });
+      }
     }
     return out;
   }
