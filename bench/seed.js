@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { auditEntryHash } from '../dist/core/audit-chain.js';
-import { FILL_LINEAGE_SOURCES } from '../dist/db/migrations/2026-11-27-08-lineage-sources.js';
 
 const TABLES = {
   models: ['id', 'name', 'description', 'tags', 'owner', 'intended_use', 'restrictions', 'risk_tier', 'archived', 'created_by', 'created_at', 'updated_at', 'last_version', 'responsible', 'validation_status', 'last_validated_at', 'next_validation_due', 'validity_period', 'policy_exceptions'],
@@ -85,7 +84,6 @@ export function seedSqlite(file, rows, { audit = 0 } = {}) {
       const stmt = db.prepare(`insert into ${table} (${TABLES[table].join(',')}) values (${TABLES[table].map(() => '?').join(',')})`);
       for (const r of list) stmt.run(...r);
     }
-    db.exec(FILL_LINEAGE_SOURCES);
     if (audit > 0) {
       const head = db.prepare('select audit_seq, audit_hash from journal_head where id = 1').get();
       const { rows: entries, head: next } = auditRows({ auditSeq: Number(head.audit_seq), auditHash: head.audit_hash }, audit);
@@ -112,7 +110,6 @@ export async function seedPostgres(url, schema, rows, { audit = 0 } = {}) {
   };
   await client.query('begin');
   for (const [table, list] of Object.entries(rows)) await insert(table, list);
-  await client.query(FILL_LINEAGE_SOURCES);
   if (audit > 0) {
     const { rows: [head] } = await client.query('select audit_seq, audit_hash from journal_head where id = 1');
     const { rows: entries, head: next } = auditRows({ auditSeq: Number(head.audit_seq), auditHash: head.audit_hash }, audit);

@@ -168,11 +168,23 @@ describe.each(DIALECTS)('impact through the lineage closure on $name', ({ name }
     expect(before.c2).toEqual(['tune@3 production', 'distil@1 development', 'tune@2 development direct']);
     expect(before.parent).toEqual(['tune@3 production', 'distil@1 development', 'tune@2 development direct']);
 
+    // Edges written by a server that knows nothing of the closure (one not yet upgraded, in a
+    // rolling upgrade) reach it all the same: the database keeps it.
+    const plain = await t.admin.createVersion('other', { files: [file] });
+    const [clicks] = await t.sql("SELECT id FROM datasets WHERE name = 'clicks' AND version = 'v1'") as { id: string }[];
+    const [row] = await t.sql("SELECT v.id FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = 'other' AND v.version = ?", [plain.version]) as { id: string }[];
+    await t.sql("INSERT INTO version_datasets (version_id, dataset_id, role) VALUES (?, ?, 'train')", [row!.id, clicks!.id]);
+    const now = await answers();
+    expect(now.v1).toEqual(['tune@3 production', 'distil@1 development direct', 'other@3 development direct', 'pretrain@1 development direct', 'tune@2 development', 'tune@1 development', 'other@2 archived direct']);
+
     // A registry from before the closure existed: the upgrade fills it from the edges.
+    for (const trigger of ['lineage_sources_from_dataset', 'lineage_sources_from_code', 'lineage_sources_from_parent']) {
+      await t.sql(name === 'sqlite' ? `DROP TRIGGER ${trigger}` : `DROP FUNCTION ${trigger}() CASCADE`);
+    }
     await t.sql('DROP INDEX versions_deleted');
     await t.sql('DROP TABLE lineage_sources');
     await t.sql('DELETE FROM kysely_migration WHERE name = ?', ['2026-11-27-08-lineage-sources']);
     await t.restart();
-    expect(await answers()).toEqual(before);
+    expect(await answers()).toEqual(now);
   });
 });

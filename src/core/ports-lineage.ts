@@ -38,8 +38,8 @@ export type ImpactSeed = { datasetIds: string[] } | { commit: string } | { paren
 
 /** Lineage as indexed edges, for queries in both directions. */
 export interface LineageRepository {
-  /** Records a new version's edges, and the datasets and commits it reaches through its parents. */
-  link(version: { id: string; modelId: string; version: number }, edges: {
+  /** Records a new version's edges (the closure of lineage follows them: see migration 08). */
+  link(versionId: string, edges: {
     datasets: { datasetId: string; role: string }[];
     parents: { parentId: string; relation: string }[];
     code: { repo: string; commit: string } | null;

@@ -53,7 +53,7 @@ export async function resolveParents(repos: Repositories, lineage: Lineage): Pro
 }
 
 /** Writes the edges of a new version, registering datasets met for the first time. */
-export async function linkLineage(deps: CoreDeps, repos: Repositories, log: ChangeLog, actor: string, version: { id: string; modelId: string; version: number }, lineage: Lineage, parents: { parentId: string; relation: string }[]): Promise<void> {
+export async function linkLineage(deps: CoreDeps, repos: Repositories, log: ChangeLog, actor: string, versionId: string, lineage: Lineage, parents: { parentId: string; relation: string }[]): Promise<void> {
   const datasets: { datasetId: string; role: string }[] = [];
   // In one order everywhere, so two versions naming the same new datasets cannot deadlock.
   const ordered = [...lineage.datasets].sort((a, b) => (a.name + '@' + a.version < b.name + '@' + b.version ? -1 : 1));
@@ -61,7 +61,7 @@ export async function linkLineage(deps: CoreDeps, repos: Repositories, log: Chan
     const dataset = await ensureDataset(deps, repos, log, actor, ref);
     datasets.push({ datasetId: dataset.id, role: ref.role });
   }
-  await repos.lineage.link(version, { datasets, parents, code: lineage.code ? { repo: lineage.code.repo, commit: lineage.code.commit } : null });
+  await repos.lineage.link(versionId, { datasets, parents, code: lineage.code ? { repo: lineage.code.repo, commit: lineage.code.commit } : null });
 }
 
 async function ensureDataset(deps: CoreDeps, repos: Repositories, log: ChangeLog, actor: string, ref: DatasetRef): Promise<Dataset> {

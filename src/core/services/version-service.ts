@@ -89,7 +89,7 @@ export class VersionService {
         createdAt: now,
       });
       const version = await requireVersion(repos, model, number);
-      await linkLineage(this.deps, repos, log, ctx.actor.username, version, lineage, parents);
+      await linkLineage(this.deps, repos, log, ctx.actor.username, version.id, lineage, parents);
       log.record({
         action: 'version.created', resource: versionResource(version), subject: model.name,
         changes: { version: number, digest: version.digest, files: version.files.length, source_uri: version.sourceUri },

@@ -57,34 +57,17 @@ function toDataset(row: DatasetsTable): Dataset {
 export class KyselyLineageRepository implements LineageRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async link(version: { id: string; modelId: string; version: number }, edges: { datasets: { datasetId: string; role: string }[]; parents: { parentId: string; relation: string }[]; code: { repo: string; commit: string } | null }): Promise<void> {
+  async link(versionId: string, edges: { datasets: { datasetId: string; role: string }[]; parents: { parentId: string; relation: string }[]; code: { repo: string; commit: string } | null }): Promise<void> {
     const datasets = [...new Map(edges.datasets.map((d) => [`${d.datasetId}/${d.role}`, d])).values()];
     if (datasets.length > 0) {
-      await this.db.insertInto('version_datasets').values(datasets.map((d) => ({ version_id: version.id, dataset_id: d.datasetId, role: d.role }))).execute();
+      await this.db.insertInto('version_datasets').values(datasets.map((d) => ({ version_id: versionId, dataset_id: d.datasetId, role: d.role }))).execute();
     }
     const parents = [...new Map(edges.parents.map((p) => [p.parentId, p])).values()];
     if (parents.length > 0) {
-      await this.db.insertInto('version_parents').values(parents.map((p) => ({ version_id: version.id, parent_id: p.parentId, relation: p.relation }))).execute();
+      await this.db.insertInto('version_parents').values(parents.map((p) => ({ version_id: versionId, parent_id: p.parentId, relation: p.relation }))).execute();
     }
-    if (edges.code) await this.db.insertInto('version_code').values({ version_id: version.id, repo: edges.code.repo, commit: edges.code.commit }).execute();
-    // The closure: its own sources first (direct), then whatever its parents reached (inherited,
-    // unless it names the same source itself).
-    const own = [
-      ...[...new Set(datasets.map((d) => d.datasetId))].map((id) => ({ source_kind: 'dataset' as const, source_ref: id })),
-      ...(edges.code ? [{ source_kind: 'commit' as const, source_ref: edges.code.commit }] : []),
-    ];
-    if (own.length > 0) {
-      await this.db.insertInto('lineage_sources').values(own.map((o) => ({ ...o, model_id: version.modelId, version: version.version, direct: 1 }))).execute();
-    }
-    if (parents.length > 0) {
-      await this.db.insertInto('lineage_sources').columns(['source_kind', 'source_ref', 'model_id', 'version', 'direct'])
-        .expression(this.db.selectFrom('versions as p').innerJoin('lineage_sources as s', (j) => j.onRef('s.model_id', '=', 'p.model_id').onRef('s.version', '=', 'p.version'))
-          .select(['s.source_kind', 's.source_ref', sql<string>`cast(${version.modelId} as varchar(36))`.as('model_id'),
-            sql<number>`cast(${version.version} as integer)`.as('version'), sql.lit(0).as('direct')])
-          .where('p.id', 'in', parents.map((p) => p.parentId)).distinct())
-        .onConflict((oc) => oc.columns(['source_kind', 'source_ref', 'model_id', 'version']).doNothing())
-        .execute();
-    }
+    if (edges.code) await this.db.insertInto('version_code').values({ version_id: versionId, repo: edges.code.repo, commit: edges.code.commit }).execute();
+    // lineage_sources, the closure, is kept by triggers on these three tables (migration 08).
   }
 
   async datasetsOf(versionIds: string[]) {
