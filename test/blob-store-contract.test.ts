@@ -156,7 +156,8 @@ describe('local directory: a session file becomes the blob in place', () => {
   const claim = async () => {};
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'modelgate-fs-inplace-'));
-    store = new FsBlobStore(dir);
+    // Short leases, so a dead writer is given up on within the test.
+    store = new FsBlobStore(dir, { leaseMs: 1_000 });
     await store.init();
   });
   afterAll(async () => rm(dir, { recursive: true, force: true }));
@@ -197,11 +198,10 @@ describe('local directory: a session file becomes the blob in place', () => {
     const bytes = randomBytes(store.minPartSize);
     const upload = await session(bytes);
     await store.putPart(upload, 1, bytes.length, chunks(bytes));
-    // A lease its writer stopped renewing an hour ago.
+    // A lease its writer will never renew (its process died).
     const lease = join(dir, 'uploads', `${upload.id}.writers`, 'dead-writer');
     await mkdir(join(lease, '..'), { recursive: true });
     await writeFile(lease, '');
-    await utimes(lease, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
     // The completion before this one crashed after taking the file.
     await rename(join(dir, 'uploads', `${upload.id}.data`), join(dir, 'uploads', `${upload.id}.completing`));
     expect(await store.completeUpload(upload, [], { claim })).toEqual({ digest: digest(bytes), size: bytes.length });

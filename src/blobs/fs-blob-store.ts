@@ -8,8 +8,9 @@
  * `<id>.completing` (no part writer can open it after that), waits for the writers that
  * opened it before, hashes it and renames it into place. Every byte is written once.
  * Writers announce themselves with a lease file in `uploads/<id>.writers/`, created before
- * they open the session file and renewed while they write; a writer that cannot renew stops
- * writing, and completion skips a lease nobody renewed for LEASE_MS (its writer died).
+ * they open the session file and renewed while they write; a writer that could not renew in
+ * time stops writing for good, and completion skips a lease nobody renewed for LEASE_MS
+ * (its writer died).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -19,12 +20,13 @@ import { ModelgateError, errors } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ClaimBlob, StoredPart, UploadHandle } from '../core/ports.js';
 import { writeHashed } from './stream-writer.js';
 
-/** A part writer's lease: renewed every RENEW_MS; a writer stops once its last renewal is older than FENCE_MS. */
+/**
+ * A part writer's lease, in ms: completion takes a lease file that nobody renewed for this
+ * long, as measured by its own clock (hosts sharing the directory need not agree on the
+ * time), for a dead writer's. Writers renew every sixth of it, and stop for good once their
+ * last renewal is half of it old.
+ */
 const LEASE_MS = 30_000;
-const RENEW_MS = 5_000;
-const FENCE_MS = 15_000;
-/** A lease file last touched this long ago (by its own clock) is dead whatever this host's clock says. */
-const STALE_LEASE_MS = 10 * 60_000;
 
 export class FsBlobStore implements BlobStore {
   readonly kind = 'fs';
@@ -32,7 +34,10 @@ export class FsBlobStore implements BlobStore {
   private readonly tmpDir: string;
   private readonly uploadsDir: string;
 
-  constructor(private readonly root: string) {
+  private readonly leaseMs: number;
+
+  constructor(private readonly root: string, options: { leaseMs?: number } = {}) {
+    this.leaseMs = options.leaseMs ?? LEASE_MS;
     this.tmpDir = join(root, 'tmp');
     this.uploadsDir = join(root, 'uploads');
   }
@@ -237,15 +242,22 @@ export class FsBlobStore implements BlobStore {
     const path = join(dir, randomUUID());
     await writeFile(path, '', { flag: 'wx' });
     let renewedAt = performance.now();
+    // Once lapsed, never renewed: completion may have taken the lease for a dead writer's.
+    let lapsed = false;
+    const fence = this.leaseMs / 2;
     const timer = setInterval(() => {
+      lapsed ||= performance.now() - renewedAt > fence;
+      if (lapsed) return;
       const now = new Date();
       const started = performance.now();
-      utimes(path, now, now).then(() => { renewedAt = started; }, () => { /* the next check decides */ });
-    }, RENEW_MS);
+      utimes(path, now, now).then(() => { if (!lapsed) renewedAt = started; }, () => { /* the next check decides */ });
+    }, this.leaseMs / 6);
     timer.unref();
     return {
       check() {
-        if (performance.now() - renewedAt > FENCE_MS) throw new ModelgateError('UPLOAD_NOT_OPEN', `upload session ${id} stopped this part: its writer lease lapsed`, { upload_id: id, status: 'completing' });
+        lapsed ||= performance.now() - renewedAt > fence;
+        // Some bytes may be written: the part is left missing, to be sent again.
+        if (lapsed) throw new ModelgateError('UNAVAILABLE', `this part of upload session ${id} stopped: its writer stalled past its lease; send the part again`, { upload_id: id });
       },
       async release() {
         clearInterval(timer);
@@ -267,8 +279,8 @@ export class FsBlobStore implements BlobStore {
         const now = performance.now();
         const last = seen.get(name);
         if (!last || last.mtime !== info.mtimeMs) seen.set(name, { mtime: info.mtimeMs, since: now });
-        // Unrenewed for a whole lease while we watched, or for long by its own clock: its writer is gone.
-        const dead = now - seen.get(name)!.since > LEASE_MS || Date.now() - info.mtimeMs > STALE_LEASE_MS;
+        // Unrenewed for a whole lease while we watched: its writer is gone.
+        const dead = now - seen.get(name)!.since > this.leaseMs;
         if (dead) await rm(join(dir, name), { force: true });
         else live += 1;
       }

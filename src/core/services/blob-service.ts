@@ -103,8 +103,18 @@ export class BlobService {
     const expected = declaredSha256 === undefined ? undefined : normalisePartSha(declaredSha256);
     const expectedSize = number < session.partCount ? session.partSize : session.size - (session.partCount - 1) * session.partSize;
     // The part is forgotten before its bytes are rewritten: a resend that fails leaves it missing, never stale.
+    const previous = (await this.deps.uow.read.uploads.parts(id)).find((p) => p.number === number);
     await this.deps.uow.transaction((repos) => repos.uploads.deletePart(id, number));
-    const stored = await this.deps.blobs.putPart(handle(session), number, expectedSize, body);
+    let stored;
+    try {
+      stored = await this.deps.blobs.putPart(handle(session), number, expectedSize, body);
+    } catch (err) {
+      // Refused before a byte was written (completion has taken the parts): the part stands as it was.
+      if (previous && err instanceof ModelgateError && err.code === 'UPLOAD_NOT_OPEN') {
+        await this.deps.uow.transaction((repos) => repos.uploads.putPart(id, previous));
+      }
+      throw err;
+    }
     if (expected !== undefined && expected !== stored.sha256) throw errors.partDigest(number, expected, stored.sha256);
     const part: UploadPart = { number, size: stored.size, sha256: stored.sha256, etag: stored.etag, receivedAt: this.deps.clock.now() };
     await this.deps.uow.transaction((repos) => repos.uploads.putPart(id, part));
