@@ -9,8 +9,8 @@
  * what it prepared until it closes). Only plain DML with its columns named is: PostgreSQL
  * replans a prepared statement whose tables changed, but refuses to run one whose result
  * would change shape ("cached plan must not change result type"), which `select v.*` does
- * when another server adds a column. Should that happen anyway, outside a transaction the
- * statement is sent again unnamed, and names start afresh.
+ * when another server adds a column. Should that happen anyway, names start afresh, and
+ * outside a transaction the statement is sent again unnamed (inside one, the transaction fails).
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -48,21 +48,30 @@ export function withNamedStatements(pool: pg.Pool): PostgresPool {
   };
 
   const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
-    query: ((text: unknown, values?: ReadonlyArray<unknown>) => {
-      if (typeof text !== 'string') return client.query(text as pg.Submittable);
-      const name = nameOf(text);
-      if (name === undefined) return client.query(text, values as unknown[]);
-      return client.query({ name, text, values: values as unknown[] }).catch((err: unknown) => {
-        if (!isStalePlan(err)) throw err;
-        // Prepared before the tables changed: names start afresh, and this one goes unnamed.
-        names.clear();
-        generation += 1;
-        return client.query(text, values as unknown[]);
-      });
-    }) as unknown as PostgresPoolClient['query'],
-    release: (destroy?: boolean) => client.release(destroy),
-  });
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    // Kysely opens and ends its transactions with these statements on the same client.
+    let inTransaction = false;
+    return {
+      query: ((text: unknown, values?: ReadonlyArray<unknown>) => {
+        if (typeof text !== 'string') return client.query(text as pg.Submittable);
+        const head = text.trimStart().slice(0, 12).toLowerCase();
+        if (head.startsWith('begin') || head.startsWith('start trans')) inTransaction = true;
+        else if (head.startsWith('commit') || (head.startsWith('rollback') && !/^rollback\s+to/.test(head))) inTransaction = false;
+        const name = nameOf(text);
+        if (name === undefined) return client.query(text, values as unknown[]);
+        return client.query({ name, text, values: values as unknown[] }).catch((err: unknown) => {
+          if (!isStalePlan(err)) throw err;
+          // Prepared before the tables changed: names start afresh. Outside a transaction this
+          // statement goes again unnamed; inside one the transaction has failed, and fails.
+          names.clear();
+          generation += 1;
+          if (inTransaction) throw err;
+          return client.query(text, values as unknown[]);
+        });
+      }) as unknown as PostgresPoolClient['query'],
+      release: (destroy?: boolean) => client.release(destroy),
+    };
+  };
 
   return {
     async connect() {
