@@ -49,7 +49,11 @@ async function main() {
 
   // Baseline: dd copying the same (cached) file onto the same disk with fsync at the end, run
   // right before and right after each figure (this disk's speed drifts by 2x within minutes).
+  // Dirty pages of whatever ran before are flushed first, so no figure pays for another's
+  // writeback (the first dd used to pay for writing the 1 GiB source file: half speed).
+  const settle = () => execFileSync('sync');
   const dd = async () => {
+    settle();
     const ddStart = process.hrtime.bigint();
     execFileSync('dd', [`if=${source}`, `of=${join(root, 'dd-copy')}`, 'bs=1M', 'conv=fsync'], { stdio: 'ignore' });
     const seconds = Number(process.hrtime.bigint() - ddStart) / 1e9;
@@ -58,6 +62,7 @@ async function main() {
   };
   const beside = async (work) => {
     const before = await dd();
+    settle();
     const result = await work();
     const after = await dd();
     return { ...result, ddMbps: (2 * size) / MiB / (before + after) };
