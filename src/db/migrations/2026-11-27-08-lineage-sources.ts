@@ -4,7 +4,8 @@
  * dataset or commit reach" becomes one index range, with no walk of parent edges and no probe
  * per version. Triggers on the three edge tables keep it, so every writer of edges does,
  * whatever its version (a server not yet upgraded, during a rolling upgrade, included); it is
- * filled for the versions that exist after the triggers are in place, in the same transaction.
+ * filled for the versions that exist after the triggers are in place (on PostgreSQL in the
+ * same transaction, so no edge committed in between is missed; SQLite has no other writer).
  * Frozen once landed.
  */
 import { type Kysely, SqliteAdapter, sql } from 'kysely';
