@@ -194,6 +194,22 @@ describe('local directory: a session file becomes the blob in place', () => {
     expect(await store.completeUpload(upload, [], { claim })).toEqual({ digest: digest(bytes), size: bytes.length });
   });
 
+  it('stops a part writer that stalled past its lease, for good', async () => {
+    const bytes = randomBytes(store.minPartSize);
+    const upload = await session(bytes);
+    async function* stalling() {
+      yield bytes.subarray(0, 1000);
+      // The event loop blocked past the lease's fence (half of 1 s): no renewal could run.
+      const until = performance.now() + 700;
+      while (performance.now() < until) { /* stalled */ }
+      yield bytes.subarray(1000);
+    }
+    await expect(store.putPart(upload, 1, bytes.length, stalling())).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    // Sent again, the part goes through.
+    expect((await store.putPart(upload, 1, bytes.length, chunks(bytes))).size).toBe(bytes.length);
+    expect(await store.completeUpload(upload, [], { claim })).toEqual({ digest: digest(bytes), size: bytes.length });
+  });
+
   it('does not wait for a writer that died, and finishes a completion that crashed half-way', async () => {
     const bytes = randomBytes(store.minPartSize);
     const upload = await session(bytes);

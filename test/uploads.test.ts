@@ -5,7 +5,7 @@
  * version points to.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +126,21 @@ describe.each(DIALECTS)('resumable uploads on $name', ({ name: dialect }) => {
     await dev.uploadPart(s.upload_id, 1, part(bytes, 1, 64 * KiB));
     await dev.uploadPart(s.upload_id, 2, part(bytes, 2, 64 * KiB));
     expect((await dev.completeUpload(s.upload_id)).digest).toBe(`sha256:${sha(bytes)}`);
+  });
+
+  it('keeps a part resent while a crashed completion holds the parts, and finishes that completion', async () => {
+    const bytes = randomBytes(128 * KiB);
+    const s = await dev.startUpload({ size: bytes.length, sha256: sha(bytes), part_size: 64 * KiB });
+    await dev.uploadPart(s.upload_id, 1, part(bytes, 1, 64 * KiB));
+    await dev.uploadPart(s.upload_id, 2, part(bytes, 2, 64 * KiB));
+    // A completion took the session file, then its server died before publishing it.
+    const uploads = join(t.dataDir, 'blobs', 'uploads');
+    await rename(join(uploads, `${s.upload_id}.data`), join(uploads, `${s.upload_id}.completing`));
+    // The client, having had no answer, resends a part: refused, and the part it had stands.
+    await expectApiError(dev.uploadPart(s.upload_id, 1, randomBytes(64 * KiB)), 409, 'UPLOAD_NOT_OPEN');
+    expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([]);
+    expect((await dev.completeUpload(s.upload_id)).digest).toBe(`sha256:${sha(bytes)}`);
+    expect((await readdir(uploads)).filter((n) => n.startsWith(s.upload_id) && !n.endsWith('.published'))).toEqual([]);
   });
 
   it('keeps sessions private to their creator, and aborts them on request', async () => {
