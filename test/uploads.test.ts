@@ -5,7 +5,7 @@
  * version points to.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -216,6 +216,26 @@ describe.each(DIALECTS)('quotas, garbage collection and verification on $name', 
     // Only admins collect.
     const approver = await t.as('approver', 'not-an-admin');
     await expectApiError(approver.collectGarbage({}), 403, 'ROLE_REQUIRED');
+  });
+
+  it('lets a completion that began before the session expired finish: collection and abort leave its parts alone', async () => {
+    const bytes = randomBytes(128 * KiB);
+    const s = await t.admin.startUpload({ size: bytes.length, sha256: sha(bytes), part_size: 64 * KiB });
+    await t.admin.uploadPart(s.upload_id, 1, part(bytes, 1, 64 * KiB));
+    await t.admin.uploadPart(s.upload_id, 2, part(bytes, 2, 64 * KiB));
+    // A part writer still at work (its lease is fresh) keeps the completion waiting after it began.
+    const writers = join(t.dataDir, 'blobs', 'uploads', `${s.upload_id}.writers`);
+    await mkdir(writers, { recursive: true });
+    await writeFile(join(writers, 'slow-writer'), '');
+    const completion = t.admin.completeUpload(s.upload_id);
+    await new Promise((r) => setTimeout(r, 2100)); // past the session's 2 s lifetime
+    await t.admin.collectGarbage({ grace_seconds: 0 });
+    expect((await t.admin.getUpload(s.upload_id)).status).toBe('open');
+    await expectApiError(t.admin.abortUpload(s.upload_id), 409, 'UPLOAD_NOT_OPEN');
+    await rm(join(writers, 'slow-writer'));
+    expect(await completion).toMatchObject({ digest: `sha256:${sha(bytes)}`, size: bytes.length });
+    expect((await t.admin.getUpload(s.upload_id)).status).toBe('completed');
+    expect((await t.admin.blobInfo(`sha256:${sha(bytes)}`)).size).toBe(bytes.length);
   });
 
   it('never collects a blob that a version being created at the same moment points to', async () => {

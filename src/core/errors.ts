@@ -124,6 +124,8 @@ export const errors = {
   uploadNotFound: (id: string) => new ModelgateError('UPLOAD_NOT_FOUND', `upload session ${id} does not exist`, { upload_id: id }),
   uploadNotOpen: (id: string, status: string) =>
     new ModelgateError('UPLOAD_NOT_OPEN', `upload session ${id} is ${status} and takes no more parts`, { upload_id: id, status }),
+  uploadCompleting: (id: string) =>
+    new ModelgateError('UPLOAD_NOT_OPEN', `upload session ${id} is being completed; abort it only if the completion fails`, { upload_id: id, status: 'completing' }),
   uploadIncomplete: (id: string, missing: number[]) =>
     new ModelgateError('UPLOAD_INCOMPLETE', `upload session ${id} is missing ${missing.length} part(s): ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', ...' : ''}`, { upload_id: id, missing_parts: missing.slice(0, 1000) }),
   partSize: (part: number, expected: number, actual?: number) =>

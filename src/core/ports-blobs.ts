@@ -150,7 +150,16 @@ export interface UploadRepository {
   get(id: string): Promise<UploadSession | null>;
   /** The creator's open session for the same declared digest and size, to resume. */
   findOpen(createdBy: string, sha256: string, size: number, now: string): Promise<UploadSession | null>;
-  setStatus(id: string, status: UploadStatus, at: string, digest?: string): Promise<void>;
+  /**
+   * Marks a completion under way and holds the open session until `holdUntil` (expiry only
+   * moves later); false when the session is closed or expired by `now`.
+   */
+  beginCompletion(id: string, now: string, holdUntil: string): Promise<boolean>;
+  /**
+   * Closes an open session; false when it was not open, or `when` does not hold: `expiredBy`
+   * closes it only if it expired by then, `idleSince` only if no completion began after then.
+   */
+  close(id: string, status: Exclude<UploadStatus, 'open'>, at: string, when?: { digest?: string; expiredBy?: string; idleSince?: string }): Promise<boolean>;
   putPart(uploadId: string, part: UploadPart): Promise<void>;
   /** Forgets a part (before its bytes are rewritten). */
   deletePart(uploadId: string, number: number): Promise<void>;

@@ -29,6 +29,8 @@ export interface UploadSessionsTable {
   created_at: string;
   expires_at: string;
   completed_at: string | null;
+  /** When a completion began (it holds the session open for a while). */
+  completing_at: string | null;
 }
 
 export interface UploadPartsTable {

@@ -107,9 +107,13 @@ export class BlobMaintenance {
 
     // Upload sessions past their expiry, and session storage the database no longer needs.
     for (const session of await uow.read.uploads.expired(now, 10_000)) {
+      if (dryRun) {
+        report.sessions_expired += 1;
+        continue;
+      }
+      // Only if still expired: a completion that began since holds it open.
+      if (!(await uow.transaction((repos) => repos.uploads.close(session.id, 'expired', now, { expiredBy: now })))) continue;
       report.sessions_expired += 1;
-      if (dryRun) continue;
-      await uow.transaction((repos) => repos.uploads.setStatus(session.id, 'expired', now));
       await blobs.abortUpload(handle(session));
     }
     const stored: Array<{ id: string; backendRef: string; startedAt: Date }> = [];

@@ -15,6 +15,8 @@ const MiB = 1024 * 1024;
 const MAX_PARTS = 10_000;
 const DEFAULT_PART_SIZE = 8 * MiB;
 const MAX_PART_SIZE = 1024 * MiB;
+/** How long a completion holds its session open: far longer than publishing the largest blob takes. */
+const COMPLETION_HOLD_MS = 60 * 60 * 1000;
 
 export interface UploadState {
   session: UploadSession;
@@ -129,6 +131,14 @@ export class BlobService {
     this.requireOpen(session);
     const { parts, missing } = await this.state(session);
     if (missing.length > 0) throw errors.uploadIncomplete(id, missing);
+    // From here until it ends (or the hold runs out, if it crashed) no collection expires the
+    // session and no abort removes its parts: they are being published.
+    const began = this.deps.clock.now();
+    if (!(await this.deps.uow.transaction((repos) => repos.uploads.beginCompletion(id, began, later(began, COMPLETION_HOLD_MS))))) {
+      const now = await this.deps.uow.read.uploads.get(id);
+      if (now?.status === 'completed' && now.digest) return { digest: now.digest, size: now.size, upload_id: id };
+      throw errors.uploadNotOpen(id, now?.status === 'open' ? 'expired' : now?.status ?? 'gone');
+    }
     let blob: BlobInfo;
     try {
       blob = await this.deps.blobs.completeUpload(handle(session), parts.map((p) => ({ number: p.number, etag: p.etag })), {
@@ -143,19 +153,26 @@ export class BlobService {
       }
       if (err instanceof ModelgateError && err.code === 'DIGEST_MISMATCH') {
         // Every part matched what arrived, so the declared digest names other bytes: nothing to resume.
+        await this.deps.uow.transaction((repos) => repos.uploads.close(id, 'aborted', this.deps.clock.now()));
         await this.deps.blobs.abortUpload(handle(session)).catch(() => {});
-        await this.deps.uow.transaction((repos) => repos.uploads.setStatus(id, 'aborted', this.deps.clock.now()));
       }
       throw err;
     }
-    await this.deps.uow.transaction((repos) => repos.uploads.setStatus(id, 'completed', this.deps.clock.now(), blob.digest));
+    // The blob is stored and recorded whatever this finds: only a completion that outlived its hold could find the session closed.
+    await this.deps.uow.transaction((repos) => repos.uploads.close(id, 'completed', this.deps.clock.now(), { digest: blob.digest }));
     return { ...blob, upload_id: id };
   }
 
+  /** Closes an open session and drops its parts; a completion under way is not interrupted. */
   async abortUpload(actor: Actor, id: string): Promise<void> {
     const session = await this.ownSession(actor, id);
     if (session.status !== 'open') return;
-    await this.deps.uow.transaction((repos) => repos.uploads.setStatus(id, 'aborted', this.deps.clock.now()));
+    const now = this.deps.clock.now();
+    if (!(await this.deps.uow.transaction((repos) => repos.uploads.close(id, 'aborted', now, { idleSince: later(now, -COMPLETION_HOLD_MS) })))) {
+      const current = await this.deps.uow.read.uploads.get(id);
+      if (current?.status === 'open') throw errors.uploadCompleting(id);
+      return;
+    }
     await this.deps.blobs.abortUpload(handle(session));
   }
 
@@ -224,6 +241,10 @@ export class BlobService {
     const have = new Set(parts.map((p) => p.number));
     return { session, parts, missing: range(1, session.partCount).filter((n) => !have.has(n)) };
   }
+}
+
+function later(iso: string, ms: number): string {
+  return new Date(Date.parse(iso) + ms).toISOString();
 }
 
 export function handle(session: UploadSession): UploadHandle {

@@ -11,6 +11,7 @@ import * as deployments from './2026-11-26-05-deployments.js';
 import * as tracking from './2026-11-26-06-tracking.js';
 import * as uploads from './2026-11-26-07-uploads.js';
 import * as lineageSources from './2026-11-27-08-lineage-sources.js';
+import * as uploadCompletion from './2026-11-27-09-upload-completion.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-26-01-initial': initial,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-26-06-tracking': tracking,
   '2026-11-26-07-uploads': uploads,
   '2026-11-27-08-lineage-sources': lineageSources,
+  '2026-11-27-09-upload-completion': uploadCompletion,
 };

@@ -153,8 +153,27 @@ export class KyselyUploadRepository implements UploadRepository {
     return row ? toSession(row) : null;
   }
 
-  async setStatus(id: string, status: UploadStatus, at: string, digest?: string): Promise<void> {
-    await this.db.updateTable('upload_sessions').set({ status, completed_at: at, ...(digest ? { digest } : {}) }).where('id', '=', id).execute();
+  async beginCompletion(id: string, now: string, holdUntil: string): Promise<boolean> {
+    // Timestamps are ISO-8601 in UTC, which order as strings.
+    const result = await this.db.updateTable('upload_sessions')
+      .set((eb) => ({
+        completing_at: now,
+        expires_at: eb.case().when('expires_at', '<', holdUntil).then(holdUntil).else(eb.ref('expires_at')).end(),
+      }))
+      .where('id', '=', id).where('status', '=', 'open').where('expires_at', '>', now)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async close(id: string, status: Exclude<UploadStatus, 'open'>, at: string, when: { digest?: string; expiredBy?: string; idleSince?: string } = {}): Promise<boolean> {
+    let update = this.db.updateTable('upload_sessions')
+      .set({ status, completed_at: at, ...(when.digest ? { digest: when.digest } : {}) })
+      .where('id', '=', id).where('status', '=', 'open');
+    if (when.expiredBy !== undefined) update = update.where('expires_at', '<=', when.expiredBy);
+    const idleSince = when.idleSince;
+    if (idleSince !== undefined) update = update.where((eb) => eb.or([eb('completing_at', 'is', null), eb('completing_at', '<=', idleSince)]));
+    const result = await update.executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   async putPart(uploadId: string, p: UploadPart): Promise<void> {
