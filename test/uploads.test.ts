@@ -135,7 +135,7 @@ describe.each(DIALECTS)('resumable uploads on $name', ({ name: dialect }) => {
     await dev.uploadPart(s.upload_id, 2, part(bytes, 2, 64 * KiB));
     // A completion took the session file, then its server died before publishing it.
     const uploads = join(t.dataDir, 'blobs', 'uploads');
-    await rename(join(uploads, `${s.upload_id}.data`), join(uploads, `${s.upload_id}.completing`));
+    await rename(join(uploads, `${s.upload_id}.parts`), join(uploads, `${s.upload_id}.completing`));
     // The client, having had no answer, resends a part: refused, and the part it had stands.
     await expectApiError(dev.uploadPart(s.upload_id, 1, randomBytes(64 * KiB)), 409, 'UPLOAD_NOT_OPEN');
     expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([]);
@@ -153,7 +153,7 @@ describe.each(DIALECTS)('resumable uploads on $name', ({ name: dialect }) => {
     await dev.abortUpload(s.upload_id);
     expect((await dev.getUpload(s.upload_id)).status).toBe('aborted');
     await expectApiError(dev.uploadPart(s.upload_id, 1, new Uint8Array(10)), 409, 'UPLOAD_NOT_OPEN');
-    expect(await readdir(join(t.dataDir, 'blobs', 'uploads'))).not.toContain(`${s.upload_id}.data`);
+    expect(await readdir(join(t.dataDir, 'blobs', 'uploads'))).not.toContain(`${s.upload_id}.parts`);
   });
 });
 

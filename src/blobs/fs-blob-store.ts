@@ -4,20 +4,30 @@
  * under its digest or not at all, whatever crashes.
  *
  * An upload session writes its parts at their offsets into one preallocated file,
- * `uploads/<id>.data`, which itself becomes the blob: completion renames it to
+ * `uploads/<id>.parts`, which itself becomes the blob: completion renames it to
  * `<id>.completing` (no part writer can open it after that), waits for the writers that
  * opened it before, hashes it and renames it into place. Every byte is written once.
  * Writers announce themselves with a lease file in `uploads/<id>.writers/`, created before
  * they open the session file and renewed while they write; a writer that could not renew in
  * time stops writing for good, and completion skips a lease nobody renewed for LEASE_MS
  * (its writer died).
+ *
+ * Lease files are also the session's write log: `<part>-<uuid>` while its writer writes,
+ * then renamed to `.done` or `.failed` (or `.dead` by a completion that gave up on it), and
+ * kept until the session ends. So the bytes of a part whose log shows one finished write,
+ * and still shows only that write when completion has frozen the file, are the bytes that
+ * were there when that write finished. That lets the whole digest be hashed ahead, part by
+ * part in order as they land (`Prehash`), and completion only hashes what is left.
+ * Sessions from before the log (`<id>.data`) are written and completed as before, with a
+ * full hash; a server too old to keep the log cannot open a `.parts` file at all.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelgateError, errors } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ClaimBlob, StoredPart, UploadHandle } from '../core/ports.js';
+import { HashWorker } from './hash-worker.js';
 import { writeHashed } from './stream-writer.js';
 
 /**
@@ -28,6 +38,27 @@ import { writeHashed } from './stream-writer.js';
  */
 const LEASE_MS = 30_000;
 
+/** Sessions whose digest is hashed ahead at once; past that, the least recently fed is dropped. */
+const MAX_PREHASHES = 64;
+
+/** The whole digest of a session's leading parts, as far as they have landed in order. */
+interface Prehash {
+  /** Its digest in the hash worker. */
+  key: string;
+  /** The first part not hashed yet, and where its bytes start. */
+  next: number;
+  offset: number;
+  /** The one write in the log of each hashed part, by part number - 1. */
+  writes: string[];
+  /** Set when a part lands while the hashing runs: it looks again before it stops. */
+  wanted: boolean;
+  running: Promise<void> | null;
+  stopped: boolean;
+}
+
+/** A part's writes in the session's log: `<part>-<uuid>`, with `.done`, `.failed` or `.dead` once over. */
+type WriteLog = Map<number, string[]>;
+
 export class FsBlobStore implements BlobStore {
   readonly kind = 'fs';
   readonly minPartSize = 64 * 1024;
@@ -35,6 +66,10 @@ export class FsBlobStore implements BlobStore {
   private readonly uploadsDir: string;
 
   private readonly leaseMs: number;
+  private readonly prehashes = new Map<string, Prehash>();
+  private readonly hasher = new HashWorker();
+  /** Bytes of completed sessions that were hashed ahead, and that completion hashed itself. */
+  readonly hashed = { ahead: 0, atCompletion: 0 };
 
   constructor(private readonly root: string, options: { leaseMs?: number } = {}) {
     this.leaseMs = options.leaseMs ?? LEASE_MS;
@@ -111,7 +146,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async startUpload(id: string, size: number): Promise<string> {
-    const file = await open(this.sessionPath(id), 'wx', 0o644);
+    const file = await open(this.partsPath(id), 'wx', 0o644);
     try {
       await file.truncate(size);
       await file.sync();
@@ -123,50 +158,72 @@ export class FsBlobStore implements BlobStore {
   }
 
   async putPart(upload: UploadHandle, number: number, expectedSize: number, body: AsyncIterable<Uint8Array>): Promise<StoredPart> {
-    const lease = await this.takeLease(upload.id);
+    const lease = await this.takeLease(upload.id, number);
+    let written = false;
+    let logged = false;
     try {
       let file;
       try {
-        file = await open(this.sessionPath(upload.id), 'r+');
+        file = await open(this.partsPath(upload.id), 'r+');
+        logged = true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        throw errors.uploadNotOpen(upload.id, (await exists(this.completingPath(upload.id))) ? 'completing' : 'gone');
+        // A session from before the write log.
+        file = await open(this.sessionPath(upload.id), 'r+').catch(async (err2: NodeJS.ErrnoException) => {
+          if (err2.code !== 'ENOENT') throw err2;
+          throw errors.uploadNotOpen(upload.id, (await exists(this.completingPath(upload.id))) ? 'completing' : 'gone');
+        });
       }
       try {
         const tooLong = () => errors.partSize(number, expectedSize);
         const { size, hash } = await writeHashed(file, body, (number - 1) * upload.partSize, expectedSize, tooLong, lease.check);
         if (size !== expectedSize) throw errors.partSize(number, expectedSize, size);
         await file.datasync();
+        written = true;
         return { size, sha256: hash.digest('hex'), etag: '' };
       } finally {
         await file.close();
       }
     } finally {
-      await lease.release();
+      await lease.release(written);
+      if (written && logged) this.hashAhead(upload);
     }
   }
 
   async completeUpload(upload: UploadHandle, _parts: Array<{ number: number; etag: string }>, options: { expectedDigest?: string; claim: ClaimBlob }): Promise<BlobInfo> {
     const completing = this.completingPath(upload.id);
+    const prehash = this.prehashes.get(upload.id);
+    this.prehashes.delete(upload.id);
     try {
-      await rename(this.sessionPath(upload.id), completing);
+      await rename(this.partsPath(upload.id), completing).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+        await rename(this.sessionPath(upload.id), completing);
+      });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       // Another completion took the file first, or one crashed half-way: carry on from where it is.
       if (!(await exists(completing))) return this.published(upload);
     }
     await this.writersDone(upload.id);
+    if (prehash) {
+      prehash.stopped = true;
+      await prehash.running;
+    }
+    // The file is frozen now: what was hashed ahead still holds if no part it covers was written since.
+    const ahead = prehash && unchanged(prehash, await this.writeLog(upload.id)) ? prehash : null;
+    if (prehash && !ahead) this.hasher.drop(prehash.key);
+    // (The worker refuses a digest it lost, restarted in between: then it is all hashed here.)
+    const fromAhead = ahead ? await this.hasher.finish(ahead.key, completing, ahead.offset).catch(() => null) : null;
+    const start = fromAhead ? ahead!.offset : 0;
+    const { digest, bytes } = fromAhead ?? await this.hasher.finish(randomUUID(), completing, 0);
     const file = await open(completing, 'r');
     let info: BlobInfo;
     try {
-      const hash = createHash('sha256');
-      let size = 0;
-      for await (const chunk of file.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) {
-        hash.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
+      const size = start + bytes;
       if (size !== upload.size) throw errors.partSize(0, upload.size, size);
-      info = { digest: `sha256:${hash.digest('hex')}`, size };
+      this.hashed.ahead += start;
+      this.hashed.atCompletion += bytes;
+      info = { digest: `sha256:${digest}`, size };
       if (options.expectedDigest !== undefined && options.expectedDigest !== info.digest) throw errors.digestMismatch(options.expectedDigest, info.digest);
       // Each part was synced as it was acknowledged; this covers a completion taken over from a crash.
       await file.sync();
@@ -181,6 +238,13 @@ export class FsBlobStore implements BlobStore {
   }
 
   async abortUpload(upload: UploadHandle): Promise<void> {
+    const prehash = this.prehashes.get(upload.id);
+    if (prehash) {
+      prehash.stopped = true;
+      this.hasher.drop(prehash.key);
+    }
+    this.prehashes.delete(upload.id);
+    await rm(this.partsPath(upload.id), { force: true });
     await rm(this.sessionPath(upload.id), { force: true });
     await rm(this.completingPath(upload.id), { force: true });
     await rm(this.publishedPath(upload.id), { force: true });
@@ -188,11 +252,11 @@ export class FsBlobStore implements BlobStore {
   }
 
   async *listUploads(): AsyncIterable<{ id: string; backendRef: string; startedAt: Date }> {
-    // A session is up to four entries: its file (.data, or .completing once completion took
-    // it), .published once its blob is in place, and the writers' leases.
+    // A session is up to four entries: its file (.parts, .data if older, or .completing once
+    // completion took it), .published once its blob is in place, and the writers' leases.
     const newest = new Map<string, Date>();
     for (const name of await readdir(this.uploadsDir)) {
-      const match = /^([0-9a-f-]{36})\.(data|completing|published|writers)$/.exec(name);
+      const match = /^([0-9a-f-]{36})\.(parts|data|completing|published|writers)$/.exec(name);
       if (!match) continue;
       const info = await stat(join(this.uploadsDir, name)).catch(() => null);
       const seen = newest.get(match[1]!);
@@ -236,10 +300,10 @@ export class FsBlobStore implements BlobStore {
    * while it writes. `check` runs before each write: a writer whose lease may have lapsed
    * (its process stalled past FENCE_MS) stops rather than write into a completed blob.
    */
-  private async takeLease(id: string): Promise<{ check(): void; release(): Promise<void> }> {
+  private async takeLease(id: string, part: number): Promise<{ check(): void; release(written: boolean): Promise<void> }> {
     const dir = join(this.uploadsDir, `${this.checkId(id)}.writers`);
     await mkdir(dir, { recursive: true });
-    const path = join(dir, randomUUID());
+    const path = join(dir, `${part}-${randomUUID()}`);
     await writeFile(path, '', { flag: 'wx' });
     let renewedAt = performance.now();
     // Once lapsed, never renewed: completion may have taken the lease for a dead writer's.
@@ -259,9 +323,10 @@ export class FsBlobStore implements BlobStore {
         // Some bytes may be written: the part is left missing, to be sent again.
         if (lapsed) throw new ModelgateError('UNAVAILABLE', `this part of upload session ${id} stopped: its writer stalled past its lease; send the part again`, { upload_id: id });
       },
-      async release() {
+      async release(written) {
         clearInterval(timer);
-        await rm(path, { force: true });
+        // Kept in the write log; gone already if a completion gave up on this writer.
+        await rename(path, `${path}.${written ? 'done' : 'failed'}`).catch(() => {});
       },
     };
   }
@@ -274,6 +339,7 @@ export class FsBlobStore implements BlobStore {
       const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
       let live = 0;
       for (const name of names) {
+        if (name.includes('.')) continue; // a write that is over
         const info = await stat(join(dir, name)).catch(() => null);
         if (!info) continue;
         const now = performance.now();
@@ -281,12 +347,85 @@ export class FsBlobStore implements BlobStore {
         if (!last || last.mtime !== info.mtimeMs) seen.set(name, { mtime: info.mtimeMs, since: now });
         // Unrenewed for a whole lease while we watched: its writer is gone.
         const dead = now - seen.get(name)!.since > this.leaseMs;
-        if (dead) await rm(join(dir, name), { force: true });
+        if (dead) await rename(join(dir, name), join(dir, `${name}.dead`)).catch(() => {});
         else live += 1;
       }
       if (live === 0) return;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+
+  /**
+   * Hashes the session's parts from disk, in order, as far as each has exactly one finished
+   * write in the log; called as parts land. Whatever fails here only leaves more for
+   * completion to hash.
+   */
+  private hashAhead(upload: UploadHandle): void {
+    let prehash = this.prehashes.get(upload.id);
+    if (prehash) {
+      this.prehashes.delete(upload.id); // re-inserted below: the least recently fed goes first
+    } else {
+      prehash = { key: randomUUID(), next: 1, offset: 0, writes: [], wanted: false, running: null, stopped: false };
+    }
+    this.prehashes.set(upload.id, prehash);
+    if (this.prehashes.size > MAX_PREHASHES) {
+      const [oldest, dropped] = this.prehashes.entries().next().value!;
+      dropped.stopped = true;
+      this.hasher.drop(dropped.key);
+      this.prehashes.delete(oldest);
+    }
+    const p = prehash;
+    p.wanted = true;
+    if (p.running) return;
+    p.running = (async () => {
+      while (p.wanted && !p.stopped) {
+        p.wanted = false;
+        await this.hashLanded(upload, p);
+      }
+    })().catch(() => {
+      // Completion took the file meanwhile, or it could not be read: what was hashed stands,
+      // and completion hashes the rest. (Its digest goes with the session, as it ends.)
+      p.stopped = true;
+    }).finally(() => {
+      p.running = null;
+    });
+  }
+
+  private async hashLanded(upload: UploadHandle, p: Prehash): Promise<void> {
+    const partCount = Math.max(1, Math.ceil(upload.size / upload.partSize));
+    let log = await this.writeLog(upload.id);
+    while (p.next <= partCount && !p.stopped) {
+      const writes = log.get(p.next);
+      if (writes?.length !== 1 || !writes[0]!.endsWith('.done')) return;
+      const end = Math.min(upload.size, p.next * upload.partSize);
+      // (A failed read leaves the digest as it was: it only ever holds whole parts.)
+      await this.hasher.feed(p.key, this.partsPath(upload.id), p.offset, end);
+      // A write of this part that began while it was read spoils what was read.
+      log = await this.writeLog(upload.id);
+      const now = log.get(p.next);
+      if (now?.length !== 1 || now[0] !== writes[0]) {
+        await this.hasher.undo(p.key);
+        p.stopped = true;
+        return;
+      }
+      p.writes.push(writes[0]!);
+      p.next += 1;
+      p.offset = end;
+    }
+  }
+
+  /** Every write each part had, from the lease files; a lease not named for its part (older servers) counts as part 0. */
+  private async writeLog(id: string): Promise<WriteLog> {
+    const names = await readdir(join(this.uploadsDir, `${id}.writers`)).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+    const log: WriteLog = new Map();
+    for (const name of names) {
+      const part = /^(\d+)-/.exec(name);
+      const number = part ? Number(part[1]) : 0;
+      const writes = log.get(number);
+      if (writes) writes.push(name);
+      else log.set(number, [name]);
+    }
+    return log;
   }
 
   /** A completion retried after one that published the blob and crashed before it was recorded. */
@@ -302,6 +441,11 @@ export class FsBlobStore implements BlobStore {
     return id;
   }
 
+  private partsPath(id: string): string {
+    return join(this.uploadsDir, `${this.checkId(id)}.parts`);
+  }
+
+  /** A session's file before the write log. */
   private sessionPath(id: string): string {
     return join(this.uploadsDir, `${this.checkId(id)}.data`);
   }
@@ -319,6 +463,16 @@ export class FsBlobStore implements BlobStore {
     if (!/^[0-9a-f]{64}$/.test(hex)) throw new ModelgateError('VALIDATION_FAILED', `bad digest ${digest}`);
     return join(this.root, 'sha256', hex.slice(0, 2), hex);
   }
+}
+
+/** Whether every part hashed ahead still has, in the frozen file's log, the one write it had then. */
+function unchanged(p: Prehash, log: WriteLog): boolean {
+  if (log.has(0)) return false;
+  for (let n = 1; n < p.next; n++) {
+    const writes = log.get(n);
+    if (writes?.length !== 1 || writes[0] !== p.writes[n - 1]) return false;
+  }
+  return true;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,0 +1,172 @@
+/**
+ * SHA-256 of files, computed on a worker thread so the event loop keeps serving requests (and
+ * the second core does the hashing) while a large upload is hashed. A digest can be built up
+ * in steps under a key: `feed` hashes the next range of a file, `undo` takes back the last
+ * range fed, `finish` hashes the rest of a file and returns the digest. The worker checks
+ * that each step starts where the last one ended, so a state it lost (it restarts after a
+ * crash or a quiet minute) is refused rather than taken for an empty one.
+ */
+import { Worker } from 'node:worker_threads';
+
+/** Plain JavaScript, evaluated by the worker: the same source runs from src (tests) and dist. */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { openSync, readSync, closeSync } = require('node:fs');
+const buffer = Buffer.allocUnsafe(1 << 20);
+const states = new Map(); // key -> { hash, at, before }
+
+function hashRange(hash, path, start, end) {
+  const fd = openSync(path, 'r');
+  try {
+    let at = start;
+    while (at < end) {
+      const n = readSync(fd, buffer, 0, Math.min(buffer.length, end - at), at);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+      at += n;
+    }
+    return at;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function stateAt(key, start) {
+  const state = states.get(key) ?? (start === 0 ? { hash: createHash('sha256'), at: 0, before: null } : null);
+  if (!state || state.at !== start) throw Object.assign(new Error('no digest of ' + key + ' up to byte ' + start), { code: 'HASH_STATE_LOST' });
+  states.set(key, state);
+  return state;
+}
+
+const ops = {
+  feed({ key, path, start, end }) {
+    const state = stateAt(key, start);
+    const before = state.hash.copy();
+    let at;
+    try {
+      at = hashRange(state.hash, path, start, end);
+    } catch (err) {
+      state.hash = before;
+      throw err;
+    }
+    if (at !== end) {
+      state.hash = before;
+      throw Object.assign(new Error(path + ' ends at byte ' + at + ', before ' + end), { code: 'SHORT_FILE' });
+    }
+    state.before = { hash: before, at: start };
+    state.at = end;
+    return null;
+  },
+  undo({ key }) {
+    const state = states.get(key);
+    if (state && state.before) Object.assign(state, state.before, { before: null });
+    return null;
+  },
+  finish({ key, path, start }) {
+    const state = stateAt(key, start);
+    states.delete(key);
+    const end = hashRange(state.hash, path, start, Infinity);
+    return { digest: state.hash.digest('hex'), bytes: end - start };
+  },
+  drop({ key }) {
+    states.delete(key);
+    return null;
+  },
+};
+
+parentPort.on('message', (message) => {
+  try {
+    parentPort.postMessage({ seq: message.seq, result: ops[message.op](message) });
+  } catch (err) {
+    parentPort.postMessage({ seq: message.seq, error: { message: String(err && err.message), code: err && err.code } });
+  }
+});
+`;
+
+/** Stops the worker after this long without work; a session's digest in progress is then lost (and refused). */
+const IDLE_MS = 60_000;
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+export class HashWorker {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+  private idle: NodeJS.Timeout | null = null;
+
+  /** Hashes bytes [start, end) of `path` into `key`'s digest, which must have reached `start`. */
+  feed(key: string, path: string, start: number, end: number): Promise<void> {
+    return this.call('feed', { key, path, start, end }) as Promise<void>;
+  }
+
+  /** Takes back the last range fed into `key`'s digest. */
+  undo(key: string): Promise<void> {
+    return this.call('undo', { key }) as Promise<void>;
+  }
+
+  /** Hashes `path` from `start` to its end into `key`'s digest (a new one if `start` is 0) and returns it. */
+  finish(key: string, path: string, start: number): Promise<{ digest: string; bytes: number }> {
+    return this.call('finish', { key, path, start }) as Promise<{ digest: string; bytes: number }>;
+  }
+
+  drop(key: string): void {
+    this.call('drop', { key }).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    if (this.idle) clearTimeout(this.idle);
+    const worker = this.worker;
+    this.worker = null;
+    await worker?.terminate();
+  }
+
+  private call(op: string, args: Record<string, unknown>): Promise<unknown> {
+    const worker = this.start();
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ seq, op, ...args });
+    });
+  }
+
+  private start(): Worker {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = null;
+    if (this.worker) return this.worker;
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    worker.on('message', (message: { seq: number; result?: unknown; error?: { message: string; code?: string } }) => {
+      const pending = this.pending.get(message.seq);
+      this.pending.delete(message.seq);
+      if (message.error) pending?.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
+      else pending?.resolve(message.result);
+      if (this.pending.size === 0) this.rest(worker);
+    });
+    const fail = (err: unknown) => {
+      if (this.worker === worker) this.worker = null;
+      for (const pending of this.pending.values()) pending.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`hash worker exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  /** No work in flight: the worker no longer keeps the process alive, and stops if none comes. */
+  private rest(worker: Worker): void {
+    worker.unref();
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      if (this.worker === worker && this.pending.size === 0) {
+        this.worker = null;
+        void worker.terminate();
+      }
+    }, IDLE_MS);
+    this.idle.unref();
+  }
+}
