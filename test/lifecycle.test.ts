@@ -126,6 +126,44 @@ describe.each(DIALECTS)('model and version lifecycle on $name', ({ name }) => {
     expect(future.versions).toEqual([]);
   });
 
+  it('gives the same versions for a metric filter that a few versions meet and one that most do, page after page', async () => {
+    await t.admin.createModel({ name: 'many' });
+    const file = await uploadFile(t.admin, 'w.bin', 'many');
+    const made: Array<{ version: number; auc: number; loss: number; odd: boolean }> = [];
+    for (let i = 1; i <= 260; i++) {
+      const metrics = { auc: (i % 100) / 100, loss: i / 1000 };
+      const v = await t.admin.createVersion('many', { files: [file], metrics, tags: { parity: i % 2 ? 'odd' : 'even' } });
+      made.push({ version: v.version, ...metrics, odd: i % 2 === 1 });
+    }
+    // A deleted version is left out whichever way its condition is met.
+    const deleted = made.find((m) => m.auc === 0.99)!;
+    await t.admin.deleteVersion('many', deleted.version);
+    const live = made.filter((m) => m !== deleted);
+    const all = async (query: { filter: string[]; tag?: string[]; order?: 'asc' | 'desc' }) => {
+      const seen: number[] = [];
+      let token: string | undefined;
+      do {
+        const page = await t.admin.listVersions('many', { ...query, page_size: 25, page_token: token });
+        seen.push(...page.versions.map((v) => v.version));
+        token = page.next_page_token ?? undefined;
+      } while (token);
+      return seen;
+    };
+    const newestFirst = (keep: (m: (typeof made)[number]) => boolean) => live.filter(keep).map((m) => m.version).sort((a, b) => b - a);
+    const cases: Array<[string[], string[] | undefined, (m: (typeof made)[number]) => boolean]> = [
+      [['metrics.auc >= 0.97'], undefined, (m) => m.auc >= 0.97], // a few
+      [['metrics.auc >= 0.1'], undefined, (m) => m.auc >= 0.1], // most
+      [['metrics.auc != 0.5'], ['parity=odd'], (m) => m.auc !== 0.5 && m.odd],
+      [['metrics.auc >= 0.1', 'metrics.loss < 0.05'], undefined, (m) => m.auc >= 0.1 && m.loss < 0.05],
+      [['metrics.auc == 0.42'], undefined, (m) => m.auc === 0.42],
+      [['metrics.auc > 1'], undefined, () => false],
+    ];
+    for (const [filter, tag, keep] of cases) {
+      expect(await all({ filter, tag })).toEqual(newestFirst(keep));
+      expect(await all({ filter, tag, order: 'asc' })).toEqual(newestFirst(keep).reverse());
+    }
+  });
+
   it('lists models by prefix and tag, sorted, across pages', async () => {
     for (const n of ['list-c', 'list-a', 'list-b']) {
       await t.admin.createModel({ name: n, tags: { group: n === 'list-b' ? 'x' : 'y' } });

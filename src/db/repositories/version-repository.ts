@@ -18,6 +18,20 @@ const VERSION_COLUMNS = [
 const listsEveryColumn: Exclude<keyof VersionsTable, (typeof VERSION_COLUMNS)[number]> extends never ? true : never = true;
 void listsEveryColumn;
 
+/** Versions a metric condition may name outright (see `list`). */
+const FEW = 200;
+/** Id lists are padded to these lengths, so a prepared statement serves many searches. */
+const ID_LIST_SIZES = [10, 50, FEW];
+
+function padded(ids: string[]): string[] {
+  const size = ID_LIST_SIZES.find((n) => n >= ids.length) ?? ids.length;
+  return ids.length === size ? ids : [...ids, ...new Array<string>(size - ids.length).fill(ids[0]!)];
+}
+
+function comparison(m: { op: string }): string {
+  return m.op === '==' ? '=' : m.op === '!=' ? '<>' : m.op;
+}
+
 export class KyselyVersionRepository implements VersionRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -52,11 +66,22 @@ export class KyselyVersionRepository implements VersionRepository {
     let q = this.base().where('v.model_id', '=', modelId).where('v.deleted_at', 'is', null);
     if (query.stage) q = q.where('v.stage', '=', query.stage);
     if (query.createdAfter) q = q.where('v.created_at', '>', query.createdAfter);
-    for (const m of query.metrics ?? []) {
+    const metrics = query.metrics ?? [];
+    // Walking the model's versions newest first and probing each one's metric stops early
+    // when many match, and reads every version when few do; the planner cannot tell the two
+    // apart from a generic plan. So ask the metric index first: a condition that a few
+    // versions meet names them outright.
+    const few = await this.fewMeeting(modelId, metrics);
+    if (few) {
+      if (few.ids.length === 0) return [];
+      q = q.where('v.id', 'in', padded(few.ids));
+    }
+    for (const m of metrics) {
+      if (m === few?.condition) continue;
       q = q.where(({ exists, selectFrom }) => exists(
         selectFrom('version_metrics as vm').select('vm.version_id')
           .whereRef('vm.version_id', '=', 'v.id').where('vm.name', '=', m.name)
-          .where(sql<boolean>`vm.value ${sql.raw(m.op === '==' ? '=' : m.op === '!=' ? '<>' : m.op)} ${m.value}`),
+          .where(sql<boolean>`vm.value ${sql.raw(comparison(m))} ${m.value}`),
       ));
     }
     for (const tag of query.tags ?? []) {
@@ -72,6 +97,18 @@ export class KyselyVersionRepository implements VersionRepository {
     const aliases = await this.db.selectFrom('aliases').select(['alias', 'version'])
       .where('model_id', '=', modelId).where('version', 'in', rows.map((r) => r.version)).orderBy('alias').execute();
     return rows.map((row) => toVersion(row, aliases.filter((a) => a.version === row.version).map((a) => a.alias)));
+  }
+
+  /** The first condition that at most FEW versions of the model meet, with their ids. */
+  private async fewMeeting(modelId: string, metrics: NonNullable<VersionQuery['metrics']>) {
+    for (const condition of metrics) {
+      const rows = await this.db.selectFrom('version_metrics').select('version_id')
+        .where('model_id', '=', modelId).where('name', '=', condition.name)
+        .where(sql<boolean>`value ${sql.raw(comparison(condition))} ${condition.value}`)
+        .limit(FEW + 1).execute();
+      if (rows.length <= FEW) return { condition, ids: rows.map((r) => r.version_id) };
+    }
+    return null;
   }
 
   async inStage(modelId: string, stage: Stage): Promise<Version[]> {
