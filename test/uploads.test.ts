@@ -5,7 +5,7 @@
  * version points to.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,6 +141,18 @@ describe.each(DIALECTS)('resumable uploads on $name', ({ name: dialect }) => {
     expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([]);
     expect((await dev.completeUpload(s.upload_id)).digest).toBe(`sha256:${sha(bytes)}`);
     expect((await readdir(uploads)).filter((n) => n.startsWith(s.upload_id) && !n.endsWith('.published'))).toEqual([]);
+  });
+
+  it('lets a session be aborted at once after its completion failed', async () => {
+    const bytes = randomBytes(128 * KiB);
+    const s = await dev.startUpload({ size: bytes.length, part_size: 64 * KiB });
+    await dev.uploadPart(s.upload_id, 1, part(bytes, 1, 64 * KiB));
+    await dev.uploadPart(s.upload_id, 2, part(bytes, 2, 64 * KiB));
+    // The session file lost its tail on disk: completion finds fewer bytes than the parts add up to.
+    await truncate(join(t.dataDir, 'blobs', 'uploads', `${s.upload_id}.parts`), 100 * KiB);
+    await expect(dev.completeUpload(s.upload_id)).rejects.toMatchObject({ code: 'PART_SIZE_MISMATCH' });
+    await dev.abortUpload(s.upload_id);
+    expect((await dev.getUpload(s.upload_id)).status).toBe('aborted');
   });
 
   it('keeps sessions private to their creator, and aborts them on request', async () => {

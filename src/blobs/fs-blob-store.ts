@@ -12,9 +12,9 @@
  * time stops writing for good, and completion skips a lease nobody renewed for LEASE_MS
  * (its writer died).
  *
- * Lease files are also the session's write log: `<part>-<uuid>` while its writer writes,
- * then renamed to `.done` or `.failed` (or `.dead` by a completion that gave up on it), and
- * kept until the session ends. So the bytes of a part whose log shows one finished write,
+ * Lease files are also the session's write log: `<id>.writers/<part>/<uuid>` while its
+ * writer writes, then renamed to `.done` or `.failed` (or `.dead` by a completion that gave
+ * up on it), and kept until the session ends. So the bytes of a part whose log shows one finished write,
  * and still shows only that write when completion has frozen the file, are the bytes that
  * were there when that write finished. That lets the whole digest be hashed ahead, part by
  * part in order as they land (`Prehash`), and completion only hashes what is left.
@@ -38,8 +38,9 @@ import { writeHashed } from './stream-writer.js';
  */
 const LEASE_MS = 30_000;
 
-/** Sessions whose digest is hashed ahead at once; past that, the least recently fed is dropped. */
+/** Sessions whose digest is hashed ahead at once; past that, one nobody fed for PREHASH_IDLE_MS makes room. */
 const MAX_PREHASHES = 64;
+const PREHASH_IDLE_MS = 5 * 60_000;
 
 /** The whole digest of a session's leading parts, as far as they have landed in order. */
 interface Prehash {
@@ -50,14 +51,14 @@ interface Prehash {
   offset: number;
   /** The one write in the log of each hashed part, by part number - 1. */
   writes: string[];
+  /** When a part of the session last landed here (performance.now()). */
+  fedAt: number;
   /** Set when a part lands while the hashing runs: it looks again before it stops. */
   wanted: boolean;
   running: Promise<void> | null;
   stopped: boolean;
 }
 
-/** A part's writes in the session's log: `<part>-<uuid>`, with `.done`, `.failed` or `.dead` once over. */
-type WriteLog = Map<number, string[]>;
 
 export class FsBlobStore implements BlobStore {
   readonly kind = 'fs';
@@ -209,18 +210,24 @@ export class FsBlobStore implements BlobStore {
       prehash.stopped = true;
       await prehash.running;
     }
-    // The file is frozen now: what was hashed ahead still holds if no part it covers was written since.
-    const ahead = prehash && unchanged(prehash, await this.writeLog(upload.id)) ? prehash : null;
-    if (prehash && !ahead) this.hasher.drop(prehash.key);
-    // (The worker refuses a digest it lost, restarted in between: then it is all hashed here.)
-    const fromAhead = ahead ? await this.hasher.finish(ahead.key, completing, ahead.offset).catch(() => null) : null;
-    const start = fromAhead ? ahead!.offset : 0;
-    const { digest, bytes } = fromAhead ?? await this.hasher.finish(randomUUID(), completing, 0);
+    let hashed;
+    try {
+      // The file is frozen now: what was hashed ahead still holds if no part it covers was written since.
+      const ahead = prehash && (await this.unchanged(upload.id, prehash)) ? prehash : null;
+      // (The worker refuses a digest it lost, restarted in between: then it is all hashed here.)
+      const fromAhead = ahead ? await this.hasher.finish(ahead.key, completing, ahead.offset).catch(() => null) : null;
+      hashed = fromAhead ? { start: ahead!.offset, ...fromAhead } : { start: 0, ...(await this.hasher.finish(randomUUID(), completing, 0)) };
+    } finally {
+      if (prehash) this.hasher.drop(prehash.key);
+    }
+    const { start, digest, bytes } = hashed;
     const file = await open(completing, 'r');
     let info: BlobInfo;
     try {
+      // What was hashed ahead came from this file: it must still be all there, and no more.
       const size = start + bytes;
-      if (size !== upload.size) throw errors.partSize(0, upload.size, size);
+      const onDisk = (await file.stat()).size;
+      if (size !== upload.size || onDisk !== upload.size) throw errors.partSize(0, upload.size, onDisk);
       this.hashed.ahead += start;
       this.hashed.atCompletion += bytes;
       info = { digest: `sha256:${digest}`, size };
@@ -233,8 +240,20 @@ export class FsBlobStore implements BlobStore {
     // Where the bytes went, for a completion retried after this one crashes.
     await writeFile(this.publishedPath(upload.id), info.digest, { flush: true });
     await this.publish(completing, info, options.claim);
-    await rm(join(this.uploadsDir, `${upload.id}.writers`), { recursive: true, force: true });
+    await rm(this.writersDir(upload.id), { recursive: true, force: true });
     return info;
+  }
+
+  /** Bytes of an open session this server has hashed ahead so far (a diagnostic, for tests). */
+  hashedAhead(id: string): number {
+    return this.prehashes.get(id)?.offset ?? 0;
+  }
+
+  /** Stops the hashing worker (a new one starts if needed). */
+  async close(): Promise<void> {
+    for (const prehash of this.prehashes.values()) prehash.stopped = true;
+    this.prehashes.clear();
+    await this.hasher.close();
   }
 
   async abortUpload(upload: UploadHandle): Promise<void> {
@@ -248,7 +267,7 @@ export class FsBlobStore implements BlobStore {
     await rm(this.sessionPath(upload.id), { force: true });
     await rm(this.completingPath(upload.id), { force: true });
     await rm(this.publishedPath(upload.id), { force: true });
-    await rm(join(this.uploadsDir, `${upload.id}.writers`), { recursive: true, force: true });
+    await rm(this.writersDir(upload.id), { recursive: true, force: true });
   }
 
   async *listUploads(): AsyncIterable<{ id: string; backendRef: string; startedAt: Date }> {
@@ -301,9 +320,9 @@ export class FsBlobStore implements BlobStore {
    * (its process stalled past FENCE_MS) stops rather than write into a completed blob.
    */
   private async takeLease(id: string, part: number): Promise<{ check(): void; release(written: boolean): Promise<void> }> {
-    const dir = join(this.uploadsDir, `${this.checkId(id)}.writers`);
+    const dir = join(this.writersDir(id), String(part));
     await mkdir(dir, { recursive: true });
-    const path = join(dir, `${part}-${randomUUID()}`);
+    const path = join(dir, randomUUID());
     await writeFile(path, '', { flag: 'wx' });
     let renewedAt = performance.now();
     // Once lapsed, never renewed: completion may have taken the lease for a dead writer's.
@@ -331,28 +350,43 @@ export class FsBlobStore implements BlobStore {
     };
   }
 
-  /** Waits until every part writer that opened the session file has finished, or is dead. */
+  /**
+   * Waits until every part writer that opened the session file has finished, or is dead.
+   * Called once the file is renamed: a writer that opened it did so after taking its lease,
+   * so every lease that matters is in the first listing, and only those still live are watched.
+   */
   private async writersDone(id: string): Promise<void> {
-    const dir = join(this.uploadsDir, `${id}.writers`);
+    let live = await this.liveLeases(id);
     const seen = new Map<string, { mtime: number; since: number }>();
-    for (;;) {
-      const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
-      let live = 0;
-      for (const name of names) {
-        if (name.includes('.')) continue; // a write that is over
-        const info = await stat(join(dir, name)).catch(() => null);
-        if (!info) continue;
+    while (live.length > 0) {
+      const still: string[] = [];
+      for (const path of live) {
+        const info = await stat(path).catch(() => null);
+        if (!info) continue; // finished: renamed .done or .failed
         const now = performance.now();
-        const last = seen.get(name);
-        if (!last || last.mtime !== info.mtimeMs) seen.set(name, { mtime: info.mtimeMs, since: now });
+        const last = seen.get(path);
+        if (!last || last.mtime !== info.mtimeMs) seen.set(path, { mtime: info.mtimeMs, since: now });
         // Unrenewed for a whole lease while we watched: its writer is gone.
-        const dead = now - seen.get(name)!.since > this.leaseMs;
-        if (dead) await rename(join(dir, name), join(dir, `${name}.dead`)).catch(() => {});
-        else live += 1;
+        if (now - seen.get(path)!.since > this.leaseMs) await rename(path, `${path}.dead`).catch(() => {});
+        else still.push(path);
       }
-      if (live === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      live = still;
+      if (live.length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+
+  /** Leases of writers still at work: `<part>/<uuid>` without a suffix, or a bare `<uuid>` of an older server. */
+  private async liveLeases(id: string): Promise<string[]> {
+    const dir = this.writersDir(id);
+    const live: string[] = [];
+    for (const entry of await listDir(dir)) {
+      if (/^\d+$/.test(entry)) {
+        for (const name of await listDir(join(dir, entry))) if (!name.includes('.')) live.push(join(dir, entry, name));
+      } else if (!entry.includes('.')) {
+        live.push(join(dir, entry));
+      }
+    }
+    return live;
   }
 
   /**
@@ -361,49 +395,63 @@ export class FsBlobStore implements BlobStore {
    * completion to hash.
    */
   private hashAhead(upload: UploadHandle): void {
-    let prehash = this.prehashes.get(upload.id);
-    if (prehash) {
-      this.prehashes.delete(upload.id); // re-inserted below: the least recently fed goes first
-    } else {
-      prehash = { key: randomUUID(), next: 1, offset: 0, writes: [], wanted: false, running: null, stopped: false };
+    let p = this.prehashes.get(upload.id);
+    if (!p) {
+      if (!this.roomForPrehash()) return;
+      p = { key: randomUUID(), next: 1, offset: 0, writes: [], fedAt: 0, wanted: false, running: null, stopped: false };
     }
-    this.prehashes.set(upload.id, prehash);
-    if (this.prehashes.size > MAX_PREHASHES) {
-      const [oldest, dropped] = this.prehashes.entries().next().value!;
-      dropped.stopped = true;
-      this.hasher.drop(dropped.key);
-      this.prehashes.delete(oldest);
-    }
-    const p = prehash;
+    // Re-inserted: the map stays ordered from the least recently fed.
+    this.prehashes.delete(upload.id);
+    this.prehashes.set(upload.id, p);
+    p.fedAt = performance.now();
     p.wanted = true;
-    if (p.running) return;
+    if (!p.running) this.pump(upload, p);
+  }
+
+  /** Room for one more session's hashing, made by dropping one nobody fed for a while if need be. */
+  private roomForPrehash(): boolean {
+    if (this.prehashes.size < MAX_PREHASHES) return true;
+    const [id, oldest] = this.prehashes.entries().next().value!;
+    // Sessions taking parts now keep their place: a newcomer is simply hashed at completion.
+    if (performance.now() - oldest.fedAt < PREHASH_IDLE_MS) return false;
+    oldest.stopped = true;
+    this.hasher.drop(oldest.key);
+    this.prehashes.delete(id);
+    return true;
+  }
+
+  private pump(upload: UploadHandle, p: Prehash): void {
     p.running = (async () => {
       while (p.wanted && !p.stopped) {
         p.wanted = false;
         await this.hashLanded(upload, p);
       }
     })().catch(() => {
-      // Completion took the file meanwhile, or it could not be read: what was hashed stands,
-      // and completion hashes the rest. (Its digest goes with the session, as it ends.)
+      // The file is gone (completed or aborted) or unreadable. A completion that took this
+      // digest keeps what it holds; one nobody took is dropped.
       p.stopped = true;
+      if (this.prehashes.get(upload.id) === p) {
+        this.prehashes.delete(upload.id);
+        this.hasher.drop(p.key);
+      }
     }).finally(() => {
       p.running = null;
+      // A part that landed as the loop was ending.
+      if (p.wanted && !p.stopped) this.pump(upload, p);
     });
   }
 
   private async hashLanded(upload: UploadHandle, p: Prehash): Promise<void> {
     const partCount = Math.max(1, Math.ceil(upload.size / upload.partSize));
-    let log = await this.writeLog(upload.id);
     while (p.next <= partCount && !p.stopped) {
-      const writes = log.get(p.next);
-      if (writes?.length !== 1 || !writes[0]!.endsWith('.done')) return;
+      const writes = await this.partWrites(upload.id, p.next);
+      if (writes.length !== 1 || !writes[0]!.endsWith('.done')) return;
       const end = Math.min(upload.size, p.next * upload.partSize);
       // (A failed read leaves the digest as it was: it only ever holds whole parts.)
       await this.hasher.feed(p.key, this.partsPath(upload.id), p.offset, end);
       // A write of this part that began while it was read spoils what was read.
-      log = await this.writeLog(upload.id);
-      const now = log.get(p.next);
-      if (now?.length !== 1 || now[0] !== writes[0]) {
+      const now = await this.partWrites(upload.id, p.next);
+      if (now.length !== 1 || now[0] !== writes[0]) {
         await this.hasher.undo(p.key);
         p.stopped = true;
         return;
@@ -414,18 +462,20 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  /** Every write each part had, from the lease files; a lease not named for its part (older servers) counts as part 0. */
-  private async writeLog(id: string): Promise<WriteLog> {
-    const names = await readdir(join(this.uploadsDir, `${id}.writers`)).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
-    const log: WriteLog = new Map();
-    for (const name of names) {
-      const part = /^(\d+)-/.exec(name);
-      const number = part ? Number(part[1]) : 0;
-      const writes = log.get(number);
-      if (writes) writes.push(name);
-      else log.set(number, [name]);
+  /** Every write part `number` had, as its lease files are named now. */
+  private partWrites(id: string, number: number): Promise<string[]> {
+    return listDir(join(this.writersDir(id), String(number)));
+  }
+
+  /** Whether every part hashed ahead still has, in the frozen file's log, the one write it had then. */
+  private async unchanged(id: string, p: Prehash): Promise<boolean> {
+    // A lease not filed under its part is an older server's: its writes are not in the log.
+    if ((await listDir(this.writersDir(id))).some((entry) => !/^\d+$/.test(entry))) return false;
+    for (let n = 1; n < p.next; n++) {
+      const writes = await this.partWrites(id, n);
+      if (writes.length !== 1 || writes[0] !== p.writes[n - 1]) return false;
     }
-    return log;
+    return true;
   }
 
   /** A completion retried after one that published the blob and crashed before it was recorded. */
@@ -443,6 +493,10 @@ export class FsBlobStore implements BlobStore {
 
   private partsPath(id: string): string {
     return join(this.uploadsDir, `${this.checkId(id)}.parts`);
+  }
+
+  private writersDir(id: string): string {
+    return join(this.uploadsDir, `${this.checkId(id)}.writers`);
   }
 
   /** A session's file before the write log. */
@@ -465,14 +519,9 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
-/** Whether every part hashed ahead still has, in the frozen file's log, the one write it had then. */
-function unchanged(p: Prehash, log: WriteLog): boolean {
-  if (log.has(0)) return false;
-  for (let n = 1; n < p.next; n++) {
-    const writes = log.get(n);
-    if (writes?.length !== 1 || writes[0] !== p.writes[n - 1]) return false;
-  }
-  return true;
+/** A directory's entries; none if it does not exist. */
+async function listDir(dir: string): Promise<string[]> {
+  return readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
 }
 
 async function exists(path: string): Promise<boolean> {

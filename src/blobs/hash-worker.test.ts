@@ -45,4 +45,11 @@ describe('HashWorker', () => {
     await expect(worker.finish('c', path, 1000)).rejects.toMatchObject({ code: 'HASH_STATE_LOST' });
     expect((await worker.finish('c', path, 0)).digest).toBe(sha(bytes));
   });
+
+  it('answers a call made while the worker before was still stopping', async () => {
+    await worker.feed('d', path, 0, 10);
+    const stopping = worker.close();
+    expect((await worker.finish('e', path, 0)).digest).toBe(sha(bytes));
+    await stopping;
+  });
 });

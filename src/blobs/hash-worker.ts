@@ -92,9 +92,14 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+interface Running {
+  worker: Worker;
+  /** Calls sent to this worker and not answered yet. */
+  pending: Map<number, Pending>;
+}
+
 export class HashWorker {
-  private worker: Worker | null = null;
-  private readonly pending = new Map<number, Pending>();
+  private current: Running | null = null;
   private seq = 0;
   private idle: NodeJS.Timeout | null = null;
 
@@ -117,54 +122,56 @@ export class HashWorker {
     this.call('drop', { key }).catch(() => {});
   }
 
+  /** Stops the worker; calls still in flight fail, and the next call starts a new one. */
   async close(): Promise<void> {
     if (this.idle) clearTimeout(this.idle);
-    const worker = this.worker;
-    this.worker = null;
-    await worker?.terminate();
+    const running = this.current;
+    this.current = null;
+    await running?.worker.terminate();
   }
 
   private call(op: string, args: Record<string, unknown>): Promise<unknown> {
-    const worker = this.start();
+    const running = this.start();
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
-      worker.ref();
-      worker.postMessage({ seq, op, ...args });
+      running.pending.set(seq, { resolve, reject });
+      running.worker.ref();
+      running.worker.postMessage({ seq, op, ...args });
     });
   }
 
-  private start(): Worker {
+  private start(): Running {
     if (this.idle) clearTimeout(this.idle);
     this.idle = null;
-    if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
-    worker.on('message', (message: { seq: number; result?: unknown; error?: { message: string; code?: string } }) => {
-      const pending = this.pending.get(message.seq);
-      this.pending.delete(message.seq);
+    if (this.current) return this.current;
+    const running: Running = { worker: new Worker(WORKER_SOURCE, { eval: true }), pending: new Map() };
+    running.worker.on('message', (message: { seq: number; result?: unknown; error?: { message: string; code?: string } }) => {
+      const pending = running.pending.get(message.seq);
+      running.pending.delete(message.seq);
       if (message.error) pending?.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
       else pending?.resolve(message.result);
-      if (this.pending.size === 0) this.rest(worker);
+      if (running.pending.size === 0) this.rest(running);
     });
+    // Only this worker's calls fail with it: a worker started after it was stopped has its own.
     const fail = (err: unknown) => {
-      if (this.worker === worker) this.worker = null;
-      for (const pending of this.pending.values()) pending.reject(err);
-      this.pending.clear();
+      if (this.current === running) this.current = null;
+      for (const pending of running.pending.values()) pending.reject(err);
+      running.pending.clear();
     };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`hash worker exited with code ${code}`)));
-    this.worker = worker;
-    return worker;
+    running.worker.on('error', fail);
+    running.worker.on('exit', (code) => fail(new Error(`hash worker exited with code ${code}`)));
+    this.current = running;
+    return running;
   }
 
   /** No work in flight: the worker no longer keeps the process alive, and stops if none comes. */
-  private rest(worker: Worker): void {
-    worker.unref();
+  private rest(running: Running): void {
+    running.worker.unref();
     if (this.idle) clearTimeout(this.idle);
     this.idle = setTimeout(() => {
-      if (this.worker === worker && this.pending.size === 0) {
-        this.worker = null;
-        void worker.terminate();
+      if (this.current === running && running.pending.size === 0) {
+        this.current = null;
+        void running.worker.terminate();
       }
     }, IDLE_MS);
     this.idle.unref();

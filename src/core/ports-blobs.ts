@@ -155,6 +155,8 @@ export interface UploadRepository {
    * moves later); false when the session is closed or expired by `now`.
    */
   beginCompletion(id: string, now: string, holdUntil: string): Promise<boolean>;
+  /** Marks the completion that began at `began` as over (it failed): an abort may go ahead. */
+  endCompletion(id: string, began: string): Promise<void>;
   /**
    * Closes an open session; false when it was not open, or `when` does not hold: `expiredBy`
    * closes it only if it expired by then, `idleSince` only if no completion began after then.

@@ -156,6 +156,10 @@ export class BlobService {
         // Every part matched what arrived, so the declared digest names other bytes: nothing to resume.
         await this.deps.uow.transaction((repos) => repos.uploads.close(id, 'aborted', this.deps.clock.now()));
         await this.deps.blobs.abortUpload(handle(session)).catch(() => {});
+      } else {
+        // This completion is over: the session may be aborted now. (Its expiry stays held, in
+        // case another completion is still publishing.)
+        await this.deps.uow.transaction((repos) => repos.uploads.endCompletion(id, began)).catch(() => {});
       }
       throw err;
     }

@@ -165,6 +165,11 @@ export class KyselyUploadRepository implements UploadRepository {
     return result.numUpdatedRows > 0n;
   }
 
+  async endCompletion(id: string, began: string): Promise<void> {
+    await this.db.updateTable('upload_sessions').set({ completing_at: null })
+      .where('id', '=', id).where('status', '=', 'open').where('completing_at', '=', began).execute();
+  }
+
   async close(id: string, status: Exclude<UploadStatus, 'open'>, at: string, when: { digest?: string; expiredBy?: string; idleSince?: string } = {}): Promise<boolean> {
     let update = this.db.updateTable('upload_sessions')
       .set({ status, completed_at: at, ...(when.digest ? { digest: when.digest } : {}) })
