@@ -201,9 +201,14 @@ export class FsBlobStore implements BlobStore {
         await rename(this.sessionPath(upload.id), completing);
       });
     } catch (err) {
+      const carryOn = (err as NodeJS.ErrnoException).code === 'ENOENT' && (await exists(completing));
+      if (!carryOn && prehash) {
+        prehash.stopped = true;
+        this.hasher.drop(prehash.key);
+      }
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       // Another completion took the file first, or one crashed half-way: carry on from where it is.
-      if (!(await exists(completing))) return this.published(upload);
+      if (!carryOn) return this.published(upload);
     }
     await this.writersDone(upload.id);
     if (prehash) {

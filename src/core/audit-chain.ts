@@ -75,8 +75,18 @@ export async function verifyChain(journal: JournalRepository): Promise<ChainVeri
   const fail = (seq: number, problem: string): ChainVerification => ({
     ok: false, entries: checked, headHash: before.auditHash, firstBadSeq: seq, problem,
   });
+  // The next page is read (on PostgreSQL, by the database's own process) while this one is
+  // hashed; one that a failure below leaves unread must not fail unhandled.
+  const read = (afterSeq: number) => {
+    const page = journal.storedAuditRange(afterSeq, PAGE);
+    page.catch(() => {});
+    return page;
+  };
+  let next = read(0);
   for (;;) {
-    const page = await journal.storedAuditRange(expectedSeq - 1, PAGE);
+    const page = await next;
+    const more = page.length === PAGE;
+    if (more) next = read(page[page.length - 1]!.seq);
     for (const entry of page) {
       if (entry.seq !== expectedSeq) return fail(expectedSeq, `entry ${expectedSeq} is missing (next stored entry is ${entry.seq})`);
       if (entry.prevHash !== prevHash) return fail(entry.seq, `entry ${entry.seq} does not link to the entry before it`);
@@ -86,7 +96,7 @@ export async function verifyChain(journal: JournalRepository): Promise<ChainVeri
       expectedSeq += 1;
       checked += 1;
     }
-    if (page.length < PAGE) break;
+    if (!more) break;
   }
   if (checked < before.auditSeq) return fail(checked + 1, `the chain ends at entry ${checked} but ${before.auditSeq} were written`);
   if (hashAtBefore !== before.auditHash) return fail(before.auditSeq, `entry ${before.auditSeq}'s hash does not match the recorded head`);
