@@ -225,7 +225,7 @@ describe('local directory: a session file becomes the blob in place', () => {
     for (const n of [1, 2]) await store.putPart(upload, n, partSize, chunks(bytes.subarray((n - 1) * partSize, n * partSize)));
     await caughtUp(upload, 2 * partSize);
     // The worker stops (as after a crash, or a quiet minute): the digest it held is gone.
-    await (store as unknown as { hasher: { close(): Promise<void> } }).hasher.close();
+    await (store as unknown as { ahead: { hasher: { close(): Promise<void> } } }).ahead.hasher.close();
     await store.putPart(upload, 3, partSize, chunks(bytes.subarray(2 * partSize)));
     const before = { ...store.hashed };
     expect(await store.completeUpload(upload, [], { claim })).toEqual({ digest: digest(bytes), size: bytes.length });

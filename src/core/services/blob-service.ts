@@ -81,7 +81,7 @@ export class BlobService {
     const backendRef = await this.deps.blobs.startUpload(id, input.size, partSize);
     const session: UploadSession = {
       id, createdBy: actor.username, size: input.size, partSize, partCount: Math.max(1, Math.ceil(input.size / partSize)), sha256,
-      backendRef, status: 'open', digest: null, createdAt: now, expiresAt: new Date(Date.parse(now) + this.deps.limits.uploadTtlMs).toISOString(), completedAt: null,
+      backendRef, status: 'open', digest: null, createdAt: now, expiresAt: later(now, this.deps.limits.uploadTtlMs), completedAt: null,
     };
     try {
       await this.deps.uow.transaction((repos) => repos.uploads.insert(session));
