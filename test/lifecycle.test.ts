@@ -222,6 +222,7 @@ describe.each(DIALECTS)('model and version lifecycle on $name', ({ name }) => {
     await expectApiError(t.admin.updateModel('bloated', { tags: many(201, String) as Record<string, string> }), 400, 'VALIDATION_FAILED');
     const ok = await t.admin.createVersion('bloated', { ...source, metrics: many(1000, (i) => i) as Record<string, number> });
     expect(Object.keys(ok.metrics)).toHaveLength(1000);
+    expect((await t.admin.listVersions('bloated', { filter: ['metrics.k999 >= 999'] })).versions.map((v) => v.version)).toEqual([ok.version]);
   });
 
   it('registers a version from an external source URI with lineage', async () => {
@@ -240,6 +241,13 @@ describe.each(DIALECTS)('model and version lifecycle on $name', ({ name }) => {
     });
     expect(v).toMatchObject({ digest, source_uri: 's3://models/external/v1.tar.gz', files: [], signature: { inputs: [{ name: 'amount' }] } });
     expect(v.lineage.parents).toEqual([{ model: 'parent', version: 1, relation: 'fine_tuned_from' }]);
+    // The answer to the create is the version as any later read gives it.
+    expect(await t.admin.getVersion('external', 1)).toEqual(v);
+    const withFiles = await t.admin.createVersion('parent', {
+      files: [await uploadFile(t.admin, 'weights.bin', 'w'), await uploadFile(t.admin, 'config.json', '{}')],
+      metrics: { auc: 0.91, loss: 0.2 }, params: { lr: '0.1' }, tags: { team: 'risk', owner: 'ana' }, description: 'second', model_card: '# card',
+    });
+    expect(await t.admin.getVersion('parent', withFiles.version)).toEqual(withFiles);
     expect((await t.admin.resolve('external', '1'))!.resolved).toMatchObject({ source_uri: 's3://models/external/v1.tar.gz', files: [] });
   });
 });

@@ -97,6 +97,8 @@ export interface ModelRepository {
 export interface NewVersion {
   id: string;
   modelId: string;
+  /** The model's current name, which the returned version carries. */
+  model: string;
   version: number;
   digest: string;
   status: Version['status'];
@@ -118,7 +120,8 @@ export type VersionPatch = Partial<Pick<Version, 'description' | 'tags' | 'model
 
 /** Versions of models. Returned versions carry their aliases and the model's current name. */
 export interface VersionRepository {
-  insert(version: NewVersion): Promise<void>;
+  /** Returns the version as it now reads (no aliases yet), without reading it back. */
+  insert(version: NewVersion): Promise<Version>;
   /** A version by number; deleted versions only when includeDeleted is set. */
   get(modelId: string, version: number, includeDeleted?: boolean): Promise<Version | null>;
   list(modelId: string, query: VersionQuery): Promise<Version[]>;

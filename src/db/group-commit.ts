@@ -15,7 +15,7 @@
  * audit chain's head lock and each unit's reads behave as before: a unit sees the units before
  * it in the batch, as it would have seen their commits.
  */
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import type { Database } from './schema.js';
 
@@ -24,6 +24,14 @@ interface Unit {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
+
+// Compiled once: every unit runs two of these, every batch two more.
+const BEGIN = CompiledQuery.raw('begin immediate');
+const SAVEPOINT = CompiledQuery.raw('savepoint mg_unit');
+const RELEASE = CompiledQuery.raw('release mg_unit');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to mg_unit');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
 
 /** Units sharing one commit at most; bounds how long the first of them waits for its answer. */
 const MAX_BATCH = 200;
@@ -60,17 +68,17 @@ export class GroupCommitter {
   }
 
   private async batch(conn: Kysely<Database>): Promise<void> {
-    await sql`begin immediate`.execute(conn);
+    await conn.executeQuery(BEGIN);
     const done: { unit: Unit; value: unknown }[] = [];
     let broken: unknown = null;
     let taken = 0;
     while (taken < MAX_BATCH && this.queue.length > 0) {
       const unit = this.queue.shift()!;
       taken += 1;
-      await sql`savepoint mg_unit`.execute(conn);
+      await conn.executeQuery(SAVEPOINT);
       try {
         const value = await unit.work(conn);
-        await sql`release mg_unit`.execute(conn);
+        await conn.executeQuery(RELEASE);
         done.push({ unit, value });
       } catch (err) {
         unit.reject(err);
@@ -79,8 +87,8 @@ export class GroupCommitter {
           break;
         }
         try {
-          await sql`rollback to mg_unit`.execute(conn);
-          await sql`release mg_unit`.execute(conn);
+          await conn.executeQuery(ROLLBACK_TO);
+          await conn.executeQuery(RELEASE);
         } catch (undo) {
           broken = undo;
           break;
@@ -89,13 +97,13 @@ export class GroupCommitter {
     }
     if (broken === null) {
       try {
-        await sql`commit`.execute(conn);
+        await conn.executeQuery(COMMIT);
       } catch (err) {
         broken = err;
       }
     }
     if (broken !== null) {
-      if (this.writer.inTransaction) await sql`rollback`.execute(conn).catch(() => undefined);
+      if (this.writer.inTransaction) await conn.executeQuery(ROLLBACK).catch(() => undefined);
       for (const { unit } of done) unit.reject(broken);
       return;
     }

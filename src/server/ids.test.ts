@@ -8,4 +8,13 @@ describe('uuidv7', () => {
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
   });
+
+  it('starts with its millisecond, big-endian, and differs in its random part', () => {
+    const ms = 1_900_000_000_123;
+    const [a, b] = [uuidv7(ms), uuidv7(ms)];
+    expect(parseInt(a!.slice(0, 8) + a!.slice(9, 13), 16)).toBe(ms);
+    expect(a!.slice(15, 18)).toBe('000');
+    expect(b!.slice(15, 18)).toBe('001');
+    expect(a!.slice(24)).not.toBe(b!.slice(24));
+  });
 });

@@ -69,9 +69,10 @@ export class VersionService {
       const gone = await repos.blobRecords.reference(manifest.files.map((f) => f.digest), now);
       if (gone.length > 0) throw new ModelgateError('BLOB_NOT_FOUND', `blob ${gone[0]} is no longer stored; upload it again`, { digest: gone[0] });
       const number = await repos.models.takeVersionNumber(model.id);
-      await repos.versions.insert({
+      const version = await repos.versions.insert({
         id: this.deps.ids.uuid(),
         modelId: model.id,
+        model: model.name,
         version: number,
         digest: manifest.digest,
         status: 'ready',
@@ -88,7 +89,6 @@ export class VersionService {
         createdBy: ctx.actor.username,
         createdAt: now,
       });
-      const version = await requireVersion(repos, model, number);
       await linkLineage(this.deps, repos, log, ctx.actor.username, version.id, lineage, parents);
       log.record({
         action: 'version.created', resource: versionResource(version), subject: model.name,

@@ -4,39 +4,45 @@ import type { AuditQuery, JournalHead, JournalRepository, StoredAuditEntry } fro
 import type { AuditEntry, OutboxEvent } from '../../core/types.js';
 import type { DbCapabilities } from '../connect.js';
 import type { AuditLogTable, Database } from '../schema.js';
+import { fixedQuery, insertRows, onlyRow } from './fixed-query.js';
 import { fromJson, likePrefix, toJson } from './json.js';
+
+// Every change runs these: built and compiled once (fixed-query.ts).
+const readHead = fixedQuery((db) => db.selectFrom('journal_head').selectAll().where('id', '=', 1));
+const lockHeadRow = fixedQuery((db) => db.selectFrom('journal_head').selectAll().where('id', '=', 1).forUpdate());
+const writeHead = fixedQuery((db, auditSeq: number, auditHash: string, eventSeq: number) => db.updateTable('journal_head')
+  .set({ audit_seq: auditSeq, audit_hash: auditHash, event_seq: eventSeq }).where('id', '=', 1));
+// The webhook dispatcher's, after every commit.
+const eventsAfter = fixedQuery((db, afterSeq: number, limit: number) => db.selectFrom('outbox_events').selectAll()
+  .where('seq', '>', afterSeq).orderBy('seq').limit(limit));
 
 export class KyselyJournalRepository implements JournalRepository {
   constructor(private readonly db: Kysely<Database>, private readonly caps: DbCapabilities) {}
 
   async lockHead(): Promise<JournalHead> {
-    const q = this.db.selectFrom('journal_head').selectAll().where('id', '=', 1);
-    const row = await (this.caps.rowLocks ? q.forUpdate() : q).executeTakeFirstOrThrow();
-    return toHead(row);
+    return toHead(onlyRow(await (this.caps.rowLocks ? lockHeadRow : readHead)(this.db)));
   }
 
   async setHead(head: JournalHead): Promise<void> {
-    await this.db.updateTable('journal_head')
-      .set({ audit_seq: head.auditSeq, audit_hash: head.auditHash, event_seq: head.eventSeq })
-      .where('id', '=', 1).execute();
+    await writeHead(this.db, head.auditSeq, head.auditHash, head.eventSeq);
   }
 
   async head(): Promise<JournalHead> {
-    return toHead(await this.db.selectFrom('journal_head').selectAll().where('id', '=', 1).executeTakeFirstOrThrow());
+    return toHead(onlyRow(await readHead(this.db)));
   }
 
   async appendAudit(e: AuditEntry): Promise<void> {
-    await this.db.insertInto('audit_log').values({
+    await insertRows(this.db, 'audit_log', [{
       // Stored in canonical form, as hashed: verify can hash the stored text as it is.
       seq: e.seq, time: e.time, actor: e.actor, action: e.action, resource: e.resource, changes: canonicalJson(e.changes),
       request_id: e.requestId, prev_hash: e.prevHash, hash: e.hash,
-    }).execute();
+    }]);
   }
 
   async appendEvent(e: OutboxEvent): Promise<void> {
-    await this.db.insertInto('outbox_events').values({
+    await insertRows(this.db, 'outbox_events', [{
       seq: e.seq, id: e.id, type: e.type, subject: e.subject, time: e.time, actor: e.actor, data: toJson(e.data),
-    }).execute();
+    }]);
   }
 
   async listAudit(query: AuditQuery): Promise<AuditEntry[]> {
@@ -75,7 +81,7 @@ export class KyselyJournalRepository implements JournalRepository {
   }
 
   async listEvents(afterSeq: number, limit: number): Promise<OutboxEvent[]> {
-    const rows = await this.db.selectFrom('outbox_events').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+    const { rows } = await eventsAfter(this.db, afterSeq, limit);
     return rows.map((r) => ({
       seq: Number(r.seq), id: r.id, type: r.type, subject: r.subject, time: r.time, actor: r.actor, data: fromJson(r.data),
     }));

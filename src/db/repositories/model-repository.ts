@@ -3,7 +3,14 @@ import type { Cursor, InventoryFields, ModelPatch, ModelQuery, ModelRepository, 
 import type { Model, RiskTier, ValidationStatus } from '../../core/types.js';
 import type { DbCapabilities } from '../connect.js';
 import type { Database, ModelsTable } from '../schema.js';
+import { fixedQuery, onlyRow } from './fixed-query.js';
 import { fromJson, toJson } from './json.js';
+
+// Every change to a model or its versions runs these: built and compiled once (fixed-query.ts).
+const modelByName = fixedQuery((db, name: string) => db.selectFrom('models').selectAll().where('name', '=', name));
+const formerNamesOf = fixedQuery((db, id: string) => db.selectFrom('model_former_names').select('name').where('model_id', '=', id).orderBy('name'));
+const nextVersionNumber = fixedQuery((db, id: string) => db.updateTable('models')
+  .set((eb) => ({ last_version: eb('last_version', '+', 1) })).where('id', '=', id).returning('last_version'));
 
 export class KyselyModelRepository implements ModelRepository {
   constructor(private readonly db: Kysely<Database>, private readonly caps: DbCapabilities) {}
@@ -19,7 +26,7 @@ export class KyselyModelRepository implements ModelRepository {
   }
 
   async findByName(name: string): Promise<Model | null> {
-    let row = await this.db.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirst();
+    let row = (await modelByName(this.db, name)).rows[0];
     if (!row) {
       row = await this.db.selectFrom('model_former_names as f').innerJoin('models as m', 'm.id', 'f.model_id')
         .selectAll('m').where('f.name', '=', name).executeTakeFirst();
@@ -94,9 +101,7 @@ export class KyselyModelRepository implements ModelRepository {
   }
 
   async takeVersionNumber(id: string): Promise<number> {
-    const row = await this.db.updateTable('models').set((eb) => ({ last_version: eb('last_version', '+', 1) }))
-      .where('id', '=', id).returning('last_version').executeTakeFirstOrThrow();
-    return Number(row.last_version);
+    return Number(onlyRow(await nextVersionNumber(this.db, id)).last_version);
   }
 
   private async writeTags(modelId: string, tags: Record<string, string>): Promise<void> {
@@ -105,7 +110,7 @@ export class KyselyModelRepository implements ModelRepository {
   }
 
   private async withFormerNames(row: ModelsTable): Promise<Model> {
-    const former = await this.db.selectFrom('model_former_names').select('name').where('model_id', '=', row.id).orderBy('name').execute();
+    const { rows: former } = await formerNamesOf(this.db, row.id);
     return toModel(row, former.map((f) => f.name));
   }
 

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { NewVersion, VersionPatch, VersionQuery, VersionRepository } from '../../core/ports.js';
 import type { Stage, Version, VersionStatus } from '../../core/types.js';
 import type { Database, VersionsTable } from '../schema.js';
+import { fixedQuery, insertRows } from './fixed-query.js';
 import { fromJson, toJson } from './json.js';
 
 export type VersionRow = VersionsTable & { model_name: string };
@@ -32,33 +33,43 @@ function comparison(m: { op: string }): string {
   return m.op === '==' ? '=' : m.op === '!=' ? '<>' : m.op;
 }
 
+function versionsWithModel(db: Kysely<Database>) {
+  return db.selectFrom('versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
+    .select(VERSION_COLUMNS.map((c) => `v.${c}` as const)).select('m.name as model_name');
+}
+
+// Every change to a version reads it back with these: built and compiled once (fixed-query.ts).
+const anyVersion = fixedQuery((db, modelId: string, version: number) => versionsWithModel(db)
+  .where('v.model_id', '=', modelId).where('v.version', '=', version));
+const liveVersion = fixedQuery((db, modelId: string, version: number) => versionsWithModel(db)
+  .where('v.model_id', '=', modelId).where('v.version', '=', version).where('v.deleted_at', 'is', null));
+const aliasesOf = fixedQuery((db, modelId: string, version: number) => db.selectFrom('aliases').select('alias')
+  .where('model_id', '=', modelId).where('version', '=', version).orderBy('alias'));
+
 export class KyselyVersionRepository implements VersionRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(v: NewVersion): Promise<void> {
-    await this.db.insertInto('versions').values({
+  async insert(v: NewVersion): Promise<Version> {
+    const row: VersionsTable = {
       id: v.id, model_id: v.modelId, version: v.version, digest: v.digest, status: v.status, stage: v.stage,
       files: toJson(v.files), source_uri: v.sourceUri, metrics: toJson(v.metrics), params: toJson(v.params),
       tags: toJson(v.tags), description: v.description, model_card: v.modelCard,
       signature: v.signature === null || v.signature === undefined ? null : toJson(v.signature),
       lineage: toJson(v.lineage), created_by: v.createdBy, created_at: v.createdAt, updated_at: v.createdAt,
       left_development_at: null, deleted_at: null, degraded_at: null,
-    }).execute();
-    const metrics = Object.entries(v.metrics).map(([name, value]) => ({ version_id: v.id, model_id: v.modelId, name, value }));
-    for (let i = 0; i < metrics.length; i += 500) await this.db.insertInto('version_metrics').values(metrics.slice(i, i + 500)).execute();
+    };
+    await insertRows(this.db, 'versions', [row]);
+    await insertRows(this.db, 'version_metrics', Object.entries(v.metrics).map(([name, value]) => ({ version_id: v.id, model_id: v.modelId, name, value })));
     await this.writeTags(v.id, v.modelId, v.tags);
-    const files = v.files.map((f) => ({ version_id: v.id, path: f.path, digest: f.digest, size: f.size }));
-    for (let i = 0; i < files.length; i += 500) await this.db.insertInto('version_files').values(files.slice(i, i + 500)).execute();
+    await insertRows(this.db, 'version_files', v.files.map((f) => ({ version_id: v.id, path: f.path, digest: f.digest, size: f.size })));
+    // Converted from the row as written, exactly as a read of it would be.
+    return toVersion({ ...row, model_name: v.model }, []);
   }
 
   async get(modelId: string, version: number, includeDeleted = false): Promise<Version | null> {
-    const row = await this.base()
-      .where('v.model_id', '=', modelId).where('v.version', '=', version)
-      .$if(!includeDeleted, (q) => q.where('v.deleted_at', 'is', null))
-      .executeTakeFirst();
+    const row = (await (includeDeleted ? anyVersion : liveVersion)(this.db, modelId, version)).rows[0];
     if (!row) return null;
-    const aliases = await this.db.selectFrom('aliases').select('alias')
-      .where('model_id', '=', modelId).where('version', '=', version).orderBy('alias').execute();
+    const { rows: aliases } = await aliasesOf(this.db, modelId, version);
     return toVersion(row, aliases.map((a) => a.alias));
   }
 
@@ -183,13 +194,11 @@ export class KyselyVersionRepository implements VersionRepository {
   }
 
   private base() {
-    return this.db.selectFrom('versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
-      .select(VERSION_COLUMNS.map((c) => `v.${c}` as const)).select('m.name as model_name');
+    return versionsWithModel(this.db);
   }
 
   private async writeTags(versionId: string, modelId: string, tags: Record<string, string>): Promise<void> {
-    const rows = Object.entries(tags).map(([key, value]) => ({ version_id: versionId, model_id: modelId, key, value }));
-    for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('version_tags').values(rows.slice(i, i + 500)).execute();
+    await insertRows(this.db, 'version_tags', Object.entries(tags).map(([key, value]) => ({ version_id: versionId, model_id: modelId, key, value })));
   }
 }
 

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Cursor, Delivery, DeliveryAttempt, DeliveryRepository, DeliveryStatus, Webhook, WebhookRepository } from '../../core/ports.js';
 import type { DbCapabilities } from '../connect.js';
 import type { Database, DeliveriesTable, DeliveryAttemptsTable, WebhooksTable } from '../schema.js';
+import { fixedQuery, onlyRow } from './fixed-query.js';
 
 export class KyselyWebhookRepository implements WebhookRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -19,7 +20,7 @@ export class KyselyWebhookRepository implements WebhookRepository {
   }
 
   async list(): Promise<Webhook[]> {
-    return (await this.base().orderBy('w.created_at').orderBy('w.id').execute()).map(toWebhook);
+    return (await allWebhooks(this.db)).rows.map(toWebhook);
   }
 
   async update(id: string, patch: Partial<Pick<Webhook, 'url' | 'secret' | 'events' | 'active'>>, updatedAt: string): Promise<void> {
@@ -37,9 +38,15 @@ export class KyselyWebhookRepository implements WebhookRepository {
   }
 
   private base() {
-    return this.db.selectFrom('webhooks as w').leftJoin('models as m', 'm.id', 'w.model_id').selectAll('w').select('m.name as model_name');
+    return webhooksWithModel(this.db);
   }
 }
+
+function webhooksWithModel(db: Kysely<Database>) {
+  return db.selectFrom('webhooks as w').leftJoin('models as m', 'm.id', 'w.model_id').selectAll('w').select('m.name as model_name');
+}
+// The dispatcher's, for every batch of events.
+const allWebhooks = fixedQuery((db) => webhooksWithModel(db).orderBy('w.created_at').orderBy('w.id'));
 
 function toWebhook(row: WebhooksTable & { model_name: string | null }): Webhook {
   return {
@@ -49,17 +56,38 @@ function toWebhook(row: WebhooksTable & { model_name: string | null }): Webhook 
   };
 }
 
+// The dispatcher runs these after every commit: built and compiled once (fixed-query.ts).
+const readFanout = fixedQuery((db) => db.selectFrom('dispatcher_state').select('fanout_seq').where('id', '=', 1));
+const lockFanoutRow = fixedQuery((db) => db.selectFrom('dispatcher_state').select('fanout_seq').where('id', '=', 1).forUpdate());
+const writeFanout = fixedQuery((db, seq: number) => db.updateTable('dispatcher_state').set({ fanout_seq: seq }).where('id', '=', 1));
+
+/** Deliveries due at `now`, oldest first. */
+function dueDeliveries(db: Kysely<Database>, now: string, limit: number) {
+  return db.selectFrom('deliveries as d').select('d.id')
+    .where('d.status', '=', 'pending')
+    .where('d.next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('d.lease_until', 'is', null), eb('d.lease_until', '<', now)]))
+    .where('d.webhook_id', 'in', (eb) => eb.selectFrom('webhooks').select('id').where('active', '=', 1))
+    // In order per model: nothing earlier for the same webhook and model may still be pending.
+    .where(({ not, exists, selectFrom }) => not(exists(
+      selectFrom('deliveries as e').select('e.id')
+        .whereRef('e.webhook_id', '=', 'd.webhook_id').whereRef('e.order_key', '=', 'd.order_key')
+        .where('e.status', '=', 'pending').whereRef('e.event_seq', '<', 'd.event_seq'),
+    )))
+    .orderBy('d.event_seq').orderBy('d.created_at').limit(limit);
+}
+const due = fixedQuery(dueDeliveries);
+const lockDue = fixedQuery((db, now: string, limit: number) => dueDeliveries(db, now, limit).forUpdate().skipLocked());
+
 export class KyselyDeliveryRepository implements DeliveryRepository {
   constructor(private readonly db: Kysely<Database>, private readonly caps: DbCapabilities) {}
 
   async lockFanout(): Promise<number> {
-    const q = this.db.selectFrom('dispatcher_state').select('fanout_seq').where('id', '=', 1);
-    const row = await (this.caps.rowLocks ? q.forUpdate() : q).executeTakeFirstOrThrow();
-    return Number(row.fanout_seq);
+    return Number(onlyRow(await (this.caps.rowLocks ? lockFanoutRow : readFanout)(this.db)).fanout_seq);
   }
 
   async setFanout(seq: number): Promise<void> {
-    await this.db.updateTable('dispatcher_state').set({ fanout_seq: seq }).where('id', '=', 1).execute();
+    await writeFanout(this.db, seq);
   }
 
   async insert(deliveries: Delivery[]): Promise<void> {
@@ -73,20 +101,7 @@ export class KyselyDeliveryRepository implements DeliveryRepository {
   }
 
   async claim(owner: string, now: string, leaseUntil: string, limit: number): Promise<Delivery[]> {
-    let q = this.db.selectFrom('deliveries as d').select('d.id')
-      .where('d.status', '=', 'pending')
-      .where('d.next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('d.lease_until', 'is', null), eb('d.lease_until', '<', now)]))
-      .where('d.webhook_id', 'in', (eb) => eb.selectFrom('webhooks').select('id').where('active', '=', 1))
-      // In order per model: nothing earlier for the same webhook and model may still be pending.
-      .where(({ not, exists, selectFrom }) => not(exists(
-        selectFrom('deliveries as e').select('e.id')
-          .whereRef('e.webhook_id', '=', 'd.webhook_id').whereRef('e.order_key', '=', 'd.order_key')
-          .where('e.status', '=', 'pending').whereRef('e.event_seq', '<', 'd.event_seq'),
-      )))
-      .orderBy('d.event_seq').orderBy('d.created_at').limit(limit);
-    if (this.caps.rowLocks) q = q.forUpdate().skipLocked();
-    const ids = (await q.execute()).map((r) => r.id);
+    const ids = (await (this.caps.rowLocks ? lockDue : due)(this.db, now, limit)).rows.map((r) => r.id);
     if (ids.length === 0) return [];
     await this.db.updateTable('deliveries').set({ lease_owner: owner, lease_until: leaseUntil }).where('id', 'in', ids).execute();
     const rows = await this.db.selectFrom('deliveries').selectAll().where('id', 'in', ids).orderBy('event_seq').execute();
