@@ -3,8 +3,8 @@
  * including its sequence number) and the previous entry's hash, so editing, deleting,
  * inserting or reordering any entry breaks every hash after it.
  */
-import { createHash, hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
+import { sha256Hex } from './digest.js';
 import type { JournalRepository, StoredAuditEntry } from './ports.js';
 import type { AuditEntry } from './types.js';
 
@@ -40,10 +40,6 @@ function storedEntryHashes(entry: StoredAuditEntry): boolean {
   }
   return auditEntryHash({ ...entry, changes }) === entry.hash;
 }
-
-const sha256Hex: (text: string) => string = typeof hash === 'function'
-  ? (text) => hash('sha256', text, 'hex')
-  : (text) => createHash('sha256').update(text).digest('hex');
 
 export interface ChainVerification {
   ok: boolean;

@@ -15,6 +15,7 @@ import { LazySchemas } from './lazy-schemas.js';
 import { BODY_LIMITS, registerJsonParser } from './body-limits.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './config.js';
 import { registerAuthFailureLimit, registerRateLimit } from './rate-limit.js';
+import { requestLogger } from './request-logger.js';
 import { mlflowRoutes } from './mlflow/index.js';
 import { errorHandler } from './error-handler.js';
 import { auditRoutes } from './routes/audit.js';
@@ -66,6 +67,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const app = Fastify({
     schemaController: { compilersFactory: { buildSerializer: schemas.serializerFactory() } },
     logger: options.logger ?? false,
+    childLoggerFactory: requestLogger,
     bodyLimit: BODY_LIMITS.json,
     // A client that goes quiet (headers half sent, a body that stopped) loses its connection;
     // one that sends too slowly overall is cut off at the request timeout.

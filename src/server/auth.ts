@@ -11,6 +11,8 @@ declare module 'fastify' {
     actor: Actor;
     /** The sha256 of the request's token, once authenticated: what the rate limit counts by. */
     credential: string;
+    /** Whether the route is marked public; see isPublicRoute. */
+    publicRoute: boolean | null;
   }
   interface FastifyContextConfig {
     public?: boolean;
@@ -20,8 +22,9 @@ declare module 'fastify' {
 export function registerAuth(app: FastifyInstance, registry: Registry): void {
   app.decorateRequest('actor', null as unknown as Actor);
   app.decorateRequest('credential', '');
+  app.decorateRequest('publicRoute', null);
   app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.public) return;
+    if (isPublicRoute(request)) return;
     // MLflow clients send Basic with a username and password: the password is a modelgate token of that user.
     const basic = basicCredentials(request);
     const token = basic ? basic.password : bearerToken(request);
@@ -30,6 +33,14 @@ export function registerAuth(app: FastifyInstance, registry: Registry): void {
     if (basic && actor.username !== basic.username) throw errors.unauthenticated('the token does not belong to that username');
     request.actor = actor;
   });
+}
+
+/**
+ * Whether the request's route is marked `config: { public: true }`. Asked by three hooks per
+ * request, and Fastify's `routeOptions` builds a new object on every read: read it once.
+ */
+export function isPublicRoute(request: FastifyRequest): boolean {
+  return (request.publicRoute ??= request.routeOptions.config.public === true);
 }
 
 function basicCredentials(request: FastifyRequest): { username: string; password: string } | null {

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ModelgateError } from '../core/errors.js';
+import { isPublicRoute } from './auth.js';
 import type { ServerLimits } from './config.js';
 
 /**
@@ -72,7 +73,7 @@ export function registerAuthFailureLimit(app: FastifyInstance, limits: ServerLim
   const failures = new TokenBuckets(limits.authFailuresPerMinute, limits.authFailuresPerMinute);
   // Callback hooks: no promise per request.
   app.addHook('onRequest', (request, reply, done) => {
-    if (request.routeOptions.config.public) return done();
+    if (isPublicRoute(request)) return done();
     const seconds = failures.wait(request.ip);
     done(seconds > 0 ? limited(reply, seconds, `too many failed authentications from this address; retry in ${seconds}s`) : undefined);
   });
@@ -87,7 +88,7 @@ export function registerRateLimit(app: FastifyInstance, limits: ServerLimits): v
   if (limits.rateLimitPerMinute === 0) return;
   const buckets = new TokenBuckets(limits.rateLimitPerMinute, limits.rateLimitBurst);
   app.addHook('onRequest', (request: FastifyRequest, reply, done) => {
-    if (request.routeOptions.config.public) return done();
+    if (isPublicRoute(request)) return done();
     // Keyed by the token's hash (set by authentication), so no live token sits in this map.
     const seconds = buckets.take(request.credential);
     done(seconds > 0 ? limited(reply, seconds, `rate limit of ${limits.rateLimitPerMinute} requests per minute for this token exceeded; retry in ${seconds}s`) : undefined);

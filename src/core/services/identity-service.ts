@@ -1,7 +1,7 @@
 /** Users, API tokens and authentication. Tokens are shown once and stored only as hashes. */
-import { createHash } from 'node:crypto';
 import { SYSTEM_ACTOR, hasRole, requireRole } from '../access.js';
 import { change, type CoreDeps } from '../core-deps.js';
+import { sha256Hex } from '../digest.js';
 import { errors } from '../errors.js';
 import type { RequestContext } from '../journal.js';
 import { checkUsername } from '../names.js';
@@ -18,7 +18,7 @@ export interface IssuedToken {
 const TOKEN_PREFIX = 'mgt_';
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return sha256Hex(token);
 }
 
 export class IdentityService {
