@@ -64,7 +64,7 @@ export async function startServer(config: ServeConfig, options: { logger?: boole
     logger: options.logger ?? false,
     ready: async () => { await sql`select 1`.execute(db.db); return true; },
     version: process.env.npm_package_version,
-    // The same place from src/server (tests) and dist/server (the built CLI).
+    // The same place from src/server (tests), dist/server and dist/bundle (the built CLI).
     webRoot: fileURLToPath(new URL('../../dist/web', import.meta.url)),
     limits: config.limits,
   });

@@ -1,10 +1,11 @@
-/** Runs once per test run: builds the CLI the tests drive (and the web UI when its sources changed), and says which databases are tested. */
+/** Runs once per test run: builds and bundles the CLI the tests drive (and the web UI when its sources changed), and says which databases are tested. */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export default function setup(): void {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  execFileSync('node', ['scripts/bundle.js'], { stdio: 'inherit' });
   // NODE_ENV: vitest sets it to test, which would make Vite bundle React's development build.
   if (webBuildStale()) execFileSync('npm', ['run', '--silent', 'build:web'], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
   if (process.env.MODELGATE_TEST_POSTGRES_URL) {
