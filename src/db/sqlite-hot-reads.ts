@@ -16,6 +16,8 @@ import type { Kysely } from 'kysely';
 import type { DbCapabilities } from './connect.js';
 import type { WriteCount } from './sqlite-statement-cache.js';
 import { hotReads, tokenFromRow, TOKEN_COLUMNS, type HotSource, type Loaded, type TokenRow } from './hot-reads.js';
+import type { StoredAuditEntry } from '../core/ports.js';
+import { KyselyJournalRepository } from './repositories/journal-repository.js';
 import { toModel } from './repositories/model-repository.js';
 import { toVersion, type VersionRow } from './repositories/version-repository.js';
 import type { Database, ModelsTable } from './schema.js';
@@ -86,7 +88,32 @@ function source(db: SQLite.Database, writes: WriteCount): HotSource {
   };
 }
 
+/**
+ * Audit verify reads the whole chain. better-sqlite3 builds each row object property by
+ * property in C++, half the cost of reading an entry (5.9 of 9 µs here); rows read as arrays
+ * and made into objects in JavaScript cost 3.1 µs. On the read-only connection, which sees
+ * committed data only, as verify's page-by-page walk expects (audit-chain.ts).
+ */
+class SqliteJournalReads extends KyselyJournalRepository {
+  private readonly range: SQLite.Statement<[number, number], AuditRow>;
+
+  constructor(reader: SQLite.Database, db: Kysely<Database>, caps: DbCapabilities) {
+    super(db, caps);
+    this.range = reader.prepare<[number, number], AuditRow>(
+      'select seq, time, actor, action, resource, changes, request_id, prev_hash, hash from audit_log where seq > ? order by seq limit ?',
+    ).raw(true) as unknown as SQLite.Statement<[number, number], AuditRow>;
+  }
+
+  override async storedAuditRange(afterSeq: number, limit: number): Promise<StoredAuditEntry[]> {
+    return this.range.all(afterSeq, limit).map((r) => ({
+      seq: r[0], time: r[1], actor: r[2], action: r[3], resource: r[4], changesJson: r[5], requestId: r[6], prevHash: r[7], hash: r[8],
+    }));
+  }
+}
+
+type AuditRow = [number, string, string, string, string, string, string | null, string, string];
+
 /** Read repositories for `uow.read` on SQLite: the hot lookups as prepared statements, remembered per data_version. */
 export function sqliteHotReads(reader: SQLite.Database, writes: WriteCount, db: Kysely<Database>, caps: DbCapabilities) {
-  return hotReads(source(reader, writes), db, caps);
+  return { ...hotReads(source(reader, writes), db, caps), journal: new SqliteJournalReads(reader, db, caps) };
 }

@@ -1,6 +1,6 @@
 /** The Kysely implementation of core's UnitOfWork: one database transaction per unit. */
 import type { Kysely } from 'kysely';
-import type { Repositories, UnitOfWork } from '../core/ports.js';
+import type { JournalRepository, Repositories, UnitOfWork } from '../core/ports.js';
 import type { DbCapabilities, DbHandle } from './connect.js';
 import { guard, translateDbError } from './errors.js';
 import { KyselyAliasRepository } from './repositories/alias-repository.js';
@@ -19,6 +19,9 @@ import type { Database } from './schema.js';
 import { GroupCommitter } from './group-commit.js';
 import { postgresHotReads } from './postgres-hot-reads.js';
 import { sqliteHotReads } from './sqlite-hot-reads.js';
+
+/** What the hot reads replace in `uow.read` (the journal only on SQLite, for verify). */
+type HotReads = ReturnType<typeof postgresHotReads> & { journal?: JournalRepository };
 
 function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories {
   return {
@@ -52,13 +55,16 @@ export class KyselyUnitOfWork implements UnitOfWork {
   constructor(private readonly handle: DbHandle) {
     this.group = handle.writer ? new GroupCommitter(handle.db, handle.writer) : null;
     const read = repositories(handle.db, handle.capabilities);
-    const hot = handle.reader ? sqliteHotReads(handle.reader, handle.writes!, handle.db, handle.capabilities)
+    const hot: HotReads | null = handle.reader ? sqliteHotReads(handle.reader, handle.writes!, handle.db, handle.capabilities)
       : handle.pool ? postgresHotReads(handle.pool, handle.db, handle.capabilities) : null;
     if (!hot) {
       this.read = read;
       return;
     }
-    this.read = { ...read, models: guard(hot.models), versions: guard(hot.versions), aliases: guard(hot.aliases), tokens: guard(hot.tokens) };
+    this.read = {
+      ...read, models: guard(hot.models), versions: guard(hot.versions), aliases: guard(hot.aliases), tokens: guard(hot.tokens),
+      ...(hot.journal && { journal: guard(hot.journal) }),
+    };
     this.memo = hot.remember;
   }
 
