@@ -11,9 +11,11 @@
 //   paths those modules compute from import.meta.url (package.json, dist/web) stay right.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-const root = join(import.meta.dirname, '..');
+// Not import.meta.dirname: `npm install` runs this, and Node 20 has it only from 20.11.
+const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist', 'bundle');
 await rm(outdir, { recursive: true, force: true });
 await build({

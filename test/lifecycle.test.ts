@@ -248,6 +248,9 @@ describe.each(DIALECTS)('model and version lifecycle on $name', ({ name }) => {
       metrics: { auc: 0.91, loss: 0.2 }, params: { lr: '0.1' }, tags: { team: 'risk', owner: 'ana' }, description: 'second', model_card: '# card',
     });
     expect(await t.admin.getVersion('parent', withFiles.version)).toEqual(withFiles);
+    // A lone surrogate is stored as the database stores it; the answer says what was stored.
+    const odd = await t.admin.createVersion('parent', { source_uri: 's3://m/odd', digest, description: 'a\ud800b', tags: { note: '\udc00' } });
+    expect(await t.admin.getVersion('parent', odd.version)).toEqual(odd);
     expect((await t.admin.resolve('external', '1'))!.resolved).toMatchObject({ source_uri: 's3://models/external/v1.tar.gz', files: [] });
   });
 });

@@ -15,7 +15,7 @@ import { LazySchemas } from './lazy-schemas.js';
 import { BODY_LIMITS, registerJsonParser } from './body-limits.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './config.js';
 import { registerAuthFailureLimit, registerRateLimit } from './rate-limit.js';
-import { requestLogger } from './request-logger.js';
+import { logsAboveInfo, requestLogger } from './request-logger.js';
 import { mlflowRoutes } from './mlflow/index.js';
 import { errorHandler } from './error-handler.js';
 import { auditRoutes } from './routes/audit.js';
@@ -67,7 +67,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const app = Fastify({
     schemaController: { compilersFactory: { buildSerializer: schemas.serializerFactory() } },
     logger: options.logger ?? false,
-    childLoggerFactory: requestLogger,
+    // Only where request logging is off; otherwise Fastify's own factory (and its shortcut
+    // when there is no logger at all) is the cheaper one.
+    ...(logsAboveInfo(options.logger) && { childLoggerFactory: requestLogger }),
     bodyLimit: BODY_LIMITS.json,
     // A client that goes quiet (headers half sent, a body that stopped) loses its connection;
     // one that sends too slowly overall is cut off at the request timeout.

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { requestLogger } from './request-logger.js';
+import { logsAboveInfo, requestLogger } from './request-logger.js';
 
 async function logsOf(level: string, path: string): Promise<Record<string, unknown>[]> {
   const lines: string[] = [];
@@ -23,6 +23,11 @@ describe('request loggers', () => {
     expect(await logsOf('warn', '/quiet')).toEqual([]);
     expect(await logsOf('warn', '/warns')).toEqual([expect.objectContaining({ reqId: 'req-1', msg: 'something odd', detail: 'x', level: 40 })]);
     expect(await logsOf('warn', '/fails')).toEqual([expect.objectContaining({ reqId: 'req-1', level: 50 })]);
+  });
+
+  it('are lazy only where requests are not logged', () => {
+    expect([false, true, { level: 'info' }, { level: 'debug' }, {}].map(logsAboveInfo)).toEqual([false, false, false, false, false]);
+    expect([{ level: 'warn' }, { level: 'error' }, { level: 'silent' }].map(logsAboveInfo)).toEqual([true, true, true]);
   });
 
   it('log every request, with its id, when the level is info', async () => {

@@ -43,6 +43,12 @@ function enabled(logger: FastifyBaseLogger, level: string): boolean {
   return (logger as unknown as { isLevelEnabled(l: string): boolean }).isLevelEnabled(level);
 }
 
+/** Whether pino options set a level at which requests are not logged (warn and above). */
+export function logsAboveInfo(options: unknown): boolean {
+  const level = (options as { level?: unknown } | null | undefined)?.level;
+  return typeof options === 'object' && ['warn', 'error', 'fatal', 'silent'].includes(String(level));
+}
+
 /** Fastify's `childLoggerFactory`. */
 export const requestLogger: FastifyChildLoggerFactory = function requestLogger(logger, bindings, options) {
   // Fastify's no-op logger (logging off) has no isLevelEnabled; a route's own level is left to pino.

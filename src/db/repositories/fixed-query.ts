@@ -5,11 +5,12 @@
  * its arguments is built here once per database (dialect), with a placeholder standing for
  * each argument, and every later call only binds the arguments to the compiled SQL.
  *
- * `build` must use its arguments only as values (compared, inserted, assigned): a statement
- * whose shape follows an argument (an `in` list, a column left out when undefined, an
- * argument turned into JSON inside `build`) is not fixed, and is refused on first use when
- * an argument does not reach the parameters. Statements run through the same Kysely
- * executor, connection and transaction as any other.
+ * `build` must use its arguments only as single values (compared, inserted, assigned): a
+ * statement whose shape follows an argument (an `in` list, a column left out of `set` when
+ * undefined, an argument turned into JSON inside `build`) is not fixed. One whose argument
+ * never reaches the parameters is refused on first use; an `in` list fails as bad SQL; an
+ * undefined argument binds NULL (Kysely would leave such a column out). Statements run
+ * through the same Kysely executor, connection and transaction as any other.
  */
 import { createQueryId, type Compilable, type CompiledQuery, type Insertable, type Kysely, type QueryResult } from 'kysely';
 import type { Database } from '../schema.js';

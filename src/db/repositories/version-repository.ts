@@ -33,6 +33,9 @@ function comparison(m: { op: string }): string {
   return m.op === '==' ? '=' : m.op === '!=' ? '<>' : m.op;
 }
 
+/** String.prototype.isWellFormed (Node 20; TypeScript types it from ES2024). */
+const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
+
 function versionsWithModel(db: Kysely<Database>) {
   return db.selectFrom('versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
     .select(VERSION_COLUMNS.map((c) => `v.${c}` as const)).select('m.name as model_name');
@@ -62,7 +65,10 @@ export class KyselyVersionRepository implements VersionRepository {
     await insertRows(this.db, 'version_metrics', Object.entries(v.metrics).map(([name, value]) => ({ version_id: v.id, model_id: v.modelId, name, value })));
     await this.writeTags(v.id, v.modelId, v.tags);
     await insertRows(this.db, 'version_files', v.files.map((f) => ({ version_id: v.id, path: f.path, digest: f.digest, size: f.size })));
-    // Converted from the row as written, exactly as a read of it would be.
+    // A lone surrogate cannot be stored as it is (the drivers write UTF-8): such a version
+    // comes back changed, so read it back. Any other is converted from the row as written,
+    // exactly as a read of it would be.
+    if (Object.values(row).some((value) => typeof value === 'string' && !isWellFormed(value))) return (await this.get(v.modelId, v.version))!;
     return toVersion({ ...row, model_name: v.model }, []);
   }
 
