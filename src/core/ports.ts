@@ -284,6 +284,11 @@ export interface UnitOfWork {
    * several lookups. A load that throws is not remembered. Optional: without it, `load()`.
    */
   remember?<T>(key: string, load: () => Promise<T>): Promise<T>;
+  /**
+   * What `remember(key, …)` would answer now without loading, when that is known without
+   * waiting (on SQLite); otherwise undefined, and only `remember` can tell.
+   */
+  recall?<T>(key: string): T | undefined;
 }
 
 export interface Clock {

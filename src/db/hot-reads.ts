@@ -51,6 +51,8 @@ export interface Loaded<T> {
 export interface HotSource {
   /** The epoch, read after this call: a lookup's answer reflects every commit made before the lookup began. */
   epoch(): MaybePromise<Epoch>;
+  /** Set where the epoch is read without waiting (SQLite): remembered answers can then be recalled synchronously. */
+  readonly epochAtOnce?: () => Epoch;
   /**
    * The lookups bring their own epoch (on PostgreSQL the statement's own snapshot, in the same
    * round trip), so an answer that is not remembered costs one read, not an epoch read and then one.
@@ -77,7 +79,22 @@ export class EpochMemo {
   private readonly answers = new Map<string, unknown>();
   private bytes = 0;
 
-  constructor(private readonly readEpoch: () => MaybePromise<Epoch>) {}
+  constructor(
+    private readonly readEpoch: () => MaybePromise<Epoch>,
+    private readonly readEpochAtOnce?: () => Epoch,
+  ) {}
+
+  /**
+   * The answer remembered under `key` if it still holds, known without waiting; otherwise
+   * undefined (nothing remembered, something committed since, or an epoch that takes a round
+   * trip to read), and the caller takes the way that loads.
+   */
+  recall<T>(key: string): T | undefined {
+    if (!this.readEpochAtOnce || !this.answers.has(key)) return undefined;
+    const now = this.readEpochAtOnce();
+    if (now.ticket < this.epoch.ticket || now.value !== this.epoch.value) return undefined;
+    return this.answers.get(key) as T;
+  }
 
   /** An answer built from lookups (of this memo or not): the epoch is read first, then `load` runs on a miss. */
   async get<T>(key: string, load: () => MaybePromise<T>): Promise<T> {
@@ -182,14 +199,18 @@ class HotTokens extends KyselyTokenRepository {
   }
 }
 
-/** The read repositories that answer the hot lookups from `source`, remembered per epoch, and `remember` for answers built from them. */
+/**
+ * The read repositories that answer the hot lookups from `source`, remembered per epoch;
+ * `remember` for answers built from them, and `recall` for what `remember` holds now.
+ */
 export function hotReads(source: HotSource, db: Kysely<Database>, caps: DbCapabilities) {
-  const memo = new EpochMemo(() => source.epoch());
+  const memo = new EpochMemo(() => source.epoch(), source.epochAtOnce);
   return {
     models: new HotModels(db, caps, source, memo),
     versions: new HotVersions(db, source, memo),
     aliases: new HotAliases(db, source, memo),
     tokens: new HotTokens(db, source, memo),
     remember: <T>(key: string, load: () => Promise<T>) => memo.get(`r\0${key}`, load),
+    recall: source.epochAtOnce ? <T>(key: string) => memo.recall<T>(`r\0${key}`) : undefined,
   };
 }

@@ -71,6 +71,7 @@ function source(db: SQLite.Database, writes: WriteCount): HotSource {
   };
   return {
     epoch: readEpoch,
+    epochAtOnce: readEpoch,
     modelByName: (name) => at(() => {
       const row = s.modelByName.get(name) ?? s.modelByFormerName.get(name);
       return row ? toModel(row, JSON.parse(row.former_list) as string[]) : null;

@@ -5,9 +5,12 @@
  * has seen before. Statements are reusable once a call returns; a statement still busy
  * (an open `iterate`) is never handed out twice, a fresh one is prepared instead.
  *
- * It also counts the statements that may have committed something (every statement that is
- * not a plain read, COMMIT included), after they return: the hot reads compare the count to
- * know that this process committed nothing since they last looked (see sqlite-hot-reads.ts).
+ * It also counts the statements that may have committed something, after they return: every
+ * statement that is not a plain read, and the COMMIT (or RELEASE, ROLLBACK) that ends a
+ * transaction in which one ran. The hot reads compare the count to know that this process
+ * committed nothing since they last looked (see sqlite-hot-reads.ts). A transaction that only
+ * read (the webhook dispatcher's idle poll, twice a second) moves nothing: what they remember
+ * stays good.
  */
 import type SQLite from 'better-sqlite3';
 import type { SqliteDatabase } from 'kysely';
@@ -20,20 +23,27 @@ export interface WriteCount {
   value: number;
 }
 
+const TRANSACTION_CONTROL = /^\s*(begin|savepoint|release|commit|end|rollback)\b/i;
+
 export function withStatementCache(db: SQLite.Database, writes: WriteCount = { value: 0 }, max = MAX_STATEMENTS): SqliteDatabase {
   const cache = new Map<string, SQLite.Statement>();
   const counted = new WeakMap<SQLite.Statement, SQLite.Statement>();
+  // Whether a statement that may have written ran in the open transaction.
+  let dirty = false;
   const counting = (stmt: SQLite.Statement): SQLite.Statement => {
     // A plain read. (COMMIT and the other transaction statements count as readonly in SQLite's
     // sense but return no rows; INSERT ... RETURNING returns rows but writes.)
     if (stmt.reader && stmt.readonly) return stmt;
     let wrapped = counted.get(stmt);
     if (!wrapped) {
+      const control = TRANSACTION_CONTROL.test(stmt.source);
       const after = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
         try {
           return fn(...args);
         } finally {
-          writes.value += 1; // even when it threw: it may have committed part of the way
+          // Even when it threw: it may have committed part of the way.
+          if (!control || dirty) writes.value += 1;
+          dirty = (dirty || !control) && db.inTransaction;
         }
       };
       wrapped = {

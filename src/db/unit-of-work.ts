@@ -51,6 +51,8 @@ export class KyselyUnitOfWork implements UnitOfWork {
   /** SQLite: concurrent units share commits (see group-commit.ts). PostgreSQL commits in parallel. */
   private readonly group: GroupCommitter | null;
   private readonly memo: (<T>(key: string, load: () => Promise<T>) => Promise<T>) | null = null;
+  /** See UnitOfWork.recall: set on SQLite, where what is remembered can be checked without waiting. */
+  readonly recall?: <T>(key: string) => T | undefined;
 
   constructor(private readonly handle: DbHandle) {
     this.group = handle.writer ? new GroupCommitter(handle.db, handle.writer) : null;
@@ -66,6 +68,7 @@ export class KyselyUnitOfWork implements UnitOfWork {
       ...(hot.journal && { journal: guard(hot.journal) }),
     };
     this.memo = hot.remember;
+    if (hot.recall) this.recall = hot.recall;
   }
 
   remember<T>(key: string, load: () => Promise<T>): Promise<T> {

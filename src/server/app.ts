@@ -2,7 +2,7 @@
  * buildApp: the HTTP face of the registry. Reads no environment; main.ts wires the adapters
  * and passes them in, tests call it directly and use `app.inject`.
  */
-import { randomUUID } from 'node:crypto';
+import { createServer, type ServerOptions } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
@@ -11,6 +11,8 @@ import { ModelgateError } from '../core/errors.js';
 import { Signal } from '../core/events/signal.js';
 import type { Registry } from '../core/registry.js';
 import { registerAuth } from './auth.js';
+import { HotAnswers, hotPath } from './hot-path.js';
+import { requestId } from './ids.js';
 import { LazySchemas } from './lazy-schemas.js';
 import { BODY_LIMITS, registerJsonParser } from './body-limits.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './config.js';
@@ -56,15 +58,28 @@ declare module 'fastify' {
     routeTable: { method: string; url: string }[];
     /** Compiles every route schema not compiled yet (they compile on first use); returns how many. */
     compileAllSchemas(): number;
+    /** How many requests hot-path.ts answered in front of Fastify (null when it is off), for tests and tools. */
+    hotPathServed(): number | null;
   }
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(options: AppOptions): Promise<App> {
   const schemas = new LazySchemas();
   const limits = options.limits ?? DEFAULT_LIMITS;
+  // Set once the rate limits exist (below); requests reach it only after the app is ready.
+  let front: ReturnType<typeof hotPath> | null = null;
   const app = Fastify({
+    // Fastify's own HTTP/1 server (lib/server.js), with the hot path in front of its handler.
+    serverFactory: (handler, opts) => {
+      const o = opts as { http: ServerOptions; keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
+      const server = createServer(o.http, (req, res) => {
+        if (!front?.(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = o.keepAliveTimeout;
+      server.requestTimeout = o.requestTimeout;
+      server.setTimeout(o.connectionTimeout);
+      return server;
+    },
     schemaController: { compilersFactory: { buildSerializer: schemas.serializerFactory() } },
     logger: options.logger ?? false,
     // Only where request logging is off; otherwise Fastify's own factory (and its shortcut
@@ -81,10 +96,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // taken from X-Forwarded-For only when the proxy is trusted.
     trustProxy: limits.trustProxy,
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: requestId,
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { maxParamLength: 512 },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -135,15 +147,21 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
   });
 
-  registerAuthFailureLimit(app, limits);
+  const failures = registerAuthFailureLimit(app, limits);
   registerAuth(app, options.registry);
-  registerRateLimit(app, limits);
+  const rateLimit = registerRateLimit(app, limits);
+  // Where remembered answers can be checked without waiting (SQLite), and not where every
+  // request is logged: the hot path logs nothing.
+  const requestsLogged = options.logger === true || (typeof options.logger === 'object' && !logsAboveInfo(options.logger));
+  const answers = new HotAnswers();
+  if (!requestsLogged && options.registry.deps.uow.recall) front = hotPath({ registry: options.registry, answers, failures, rateLimit, closing: closing.signal, trustProxy: limits.trustProxy });
+  app.decorate('hotPathServed', () => front?.served() ?? null);
   await app.register(healthRoutes(options.ready ?? (async () => true)));
   await app.register(async (api) => {
     await api.register(identityRoutes(options.registry));
     await api.register(modelRoutes(options.registry));
-    await api.register(versionRoutes(options.registry));
-    await api.register(aliasRoutes(options.registry));
+    await api.register(versionRoutes(options.registry, answers));
+    await api.register(aliasRoutes(options.registry, answers));
     await api.register(promotionRoutes(options.registry));
     await api.register(governanceRoutes(options.registry));
     await api.register(blobRoutes(options.registry));

@@ -3,6 +3,7 @@
  * in creation order, and indexes stay local) and URL-safe random secrets.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { IdSource } from '../core/ports.js';
 
 let lastMs = 0;
@@ -31,3 +32,11 @@ export const systemIds: IdSource = {
   uuid: () => uuidv7(),
   secret: (n) => randomBytes(n).toString('base64url'),
 };
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A request's id: the client's X-Request-Id when it is well-formed, otherwise a new random one. */
+export function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}

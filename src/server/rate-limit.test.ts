@@ -22,4 +22,21 @@ describe('TokenBuckets', () => {
     buckets.take('c'); // 'a' came first: forgotten, and starts full again
     expect(buckets.take('a')).toBe(0);
   });
+
+  it('says when every bucket is full again: no key then has to wait', () => {
+    let now = 0;
+    const buckets = new TokenBuckets(60, 3, 100, () => now); // refills from empty in 3 s
+    expect(buckets.allFull()).toBe(true);
+    buckets.take('a');
+    expect(buckets.allFull()).toBe(false);
+    buckets.take('a');
+    buckets.take('a');
+    now += 1000;
+    buckets.take('b');
+    now += 2999;
+    expect(buckets.allFull()).toBe(false); // 'b' took 2.999 s ago
+    now += 1;
+    expect(buckets.allFull()).toBe(true);
+    expect([buckets.wait('a'), buckets.wait('b')]).toEqual([0, 0]);
+  });
 });

@@ -16,6 +16,7 @@ import type { ServerLimits } from './config.js';
 export class TokenBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly perMs: number;
+  private lastTakenAt = -Infinity;
 
   constructor(
     perMinute: number,
@@ -44,7 +45,13 @@ export class TokenBuckets {
     }
     if (bucket.tokens < 1) return this.secondsFor(bucket);
     bucket.tokens -= 1;
+    this.lastTakenAt = bucket.at;
     return 0;
+  }
+
+  /** Whether every bucket is full again (nothing was taken for as long as an empty one takes to refill): `wait` is 0 for every key. */
+  allFull(): boolean {
+    return this.now() - this.lastTakenAt >= this.burst / this.perMs;
   }
 
   private refill(bucket: { tokens: number; at: number }): { tokens: number; at: number } {
@@ -68,8 +75,8 @@ function limited(reply: FastifyReply, seconds: number, message: string): Modelga
  * Before authentication: a client address that failed to authenticate too often recently
  * gets 429 without its token being looked at. Failures are counted as their 401s go out.
  */
-export function registerAuthFailureLimit(app: FastifyInstance, limits: ServerLimits): void {
-  if (limits.authFailuresPerMinute === 0) return;
+export function registerAuthFailureLimit(app: FastifyInstance, limits: ServerLimits): TokenBuckets | null {
+  if (limits.authFailuresPerMinute === 0) return null;
   const failures = new TokenBuckets(limits.authFailuresPerMinute, limits.authFailuresPerMinute);
   // Callback hooks: no promise per request.
   app.addHook('onRequest', (request, reply, done) => {
@@ -81,11 +88,12 @@ export function registerAuthFailureLimit(app: FastifyInstance, limits: ServerLim
     if (reply.statusCode === 401) failures.take(request.ip);
     done();
   });
+  return failures;
 }
 
 /** After authentication: each token (bearer or the password of Basic) has its own bucket. */
-export function registerRateLimit(app: FastifyInstance, limits: ServerLimits): void {
-  if (limits.rateLimitPerMinute === 0) return;
+export function registerRateLimit(app: FastifyInstance, limits: ServerLimits): TokenBuckets | null {
+  if (limits.rateLimitPerMinute === 0) return null;
   const buckets = new TokenBuckets(limits.rateLimitPerMinute, limits.rateLimitBurst);
   app.addHook('onRequest', (request: FastifyRequest, reply, done) => {
     if (isPublicRoute(request)) return done();
@@ -93,4 +101,5 @@ export function registerRateLimit(app: FastifyInstance, limits: ServerLimits): v
     const seconds = buckets.take(request.credential);
     done(seconds > 0 ? limited(reply, seconds, `rate limit of ${limits.rateLimitPerMinute} requests per minute for this token exceeded; retry in ${seconds}s`) : undefined);
   });
+  return buckets;
 }

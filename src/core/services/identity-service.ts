@@ -21,6 +21,9 @@ export function hashToken(token: string): string {
   return sha256Hex(token);
 }
 
+const isTokenShaped = (token: string) => token.startsWith(TOKEN_PREFIX) && token.length <= 200;
+const actorKey = (hash: string) => `actor\0${hash}`;
+
 export class IdentityService {
   constructor(private readonly deps: CoreDeps) {}
 
@@ -41,11 +44,22 @@ export class IdentityService {
 
   /** The actor behind a bearer token, or UNAUTHENTICATED. */
   /** The actor a token belongs to; `hash` is `hashToken(token)`, for a caller that computed it already. */
-  async authenticate(token: string, hash?: string): Promise<Actor> {
-    if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) throw errors.unauthenticated('the bearer token is not a modelgate token');
-    const found = await this.deps.uow.read.tokens.findActiveByHash(hash ?? hashToken(token));
-    if (!found) throw errors.unauthenticated('the bearer token is unknown or revoked');
-    return { userId: found.user.id, username: found.user.username, role: found.user.role, groups: found.user.groups };
+  async authenticate(token: string, hash = hashToken(token)): Promise<Actor> {
+    if (!isTokenShaped(token)) throw errors.unauthenticated('the bearer token is not a modelgate token');
+    const load = async (): Promise<Actor> => {
+      const found = await this.deps.uow.read.tokens.findActiveByHash(hash);
+      if (!found) throw errors.unauthenticated('the bearer token is unknown or revoked');
+      return { userId: found.user.id, username: found.user.username, role: found.user.role, groups: found.user.groups };
+    };
+    return this.deps.uow.remember ? this.deps.uow.remember(actorKey(hash), load) : load();
+  }
+
+  /**
+   * The actor `authenticate` answered for this token, if that answer still holds and is known
+   * without waiting (see UnitOfWork.recall); undefined when only `authenticate` can tell.
+   */
+  rememberedActor(token: string, hash: string): Actor | undefined {
+    return isTokenShaped(token) ? this.deps.uow.recall?.<Actor>(actorKey(hash)) : undefined;
   }
 
   async createUser(ctx: RequestContext, input: { username: string; role: Role }): Promise<User> {

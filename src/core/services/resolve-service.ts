@@ -4,13 +4,20 @@ import { ModelgateError, errors } from '../errors.js';
 import type { Version } from '../types.js';
 import { requireModel, requireVersion } from './lookup.js';
 
+const resolveKey = (modelName: string, ref: string) => `resolve\0${modelName}\0${ref}`;
+
 export class ResolveService {
   constructor(private readonly deps: CoreDeps) {}
 
   /** Remembered until the next commit anywhere: one check of the database instead of three lookups. */
   resolve(modelName: string, ref: string): Promise<Version> {
     const load = () => this.lookup(modelName, ref);
-    return this.deps.uow.remember ? this.deps.uow.remember(`resolve\0${modelName}\0${ref}`, load) : load();
+    return this.deps.uow.remember ? this.deps.uow.remember(resolveKey(modelName, ref), load) : load();
+  }
+
+  /** What `resolve` answered for these arguments, if it still holds and that is known without waiting (see UnitOfWork.recall). */
+  remembered(modelName: string, ref: string): Version | undefined {
+    return this.deps.uow.recall?.<Version>(resolveKey(modelName, ref));
   }
 
   private async lookup(modelName: string, ref: string): Promise<Version> {

@@ -46,6 +46,8 @@ export interface ListVersionsInput {
   pageToken?: string;
 }
 
+const versionKey = (modelName: string, number: number) => `version\0${modelName}\0${number}`;
+
 export class VersionService {
   private readonly mover: TargetMover;
 
@@ -115,7 +117,12 @@ export class VersionService {
   get(modelName: string, number: number): Promise<Version> {
     const repos = this.deps.uow.read;
     const load = async () => requireVersion(repos, await requireModel(repos, modelName), number);
-    return this.deps.uow.remember ? this.deps.uow.remember(`version\0${modelName}\0${number}`, load) : load();
+    return this.deps.uow.remember ? this.deps.uow.remember(versionKey(modelName, number), load) : load();
+  }
+
+  /** What `get` answered for these arguments, if it still holds and that is known without waiting (see UnitOfWork.recall). */
+  remembered(modelName: string, number: number): Version | undefined {
+    return this.deps.uow.recall?.<Version>(versionKey(modelName, number));
   }
 
   async list(modelName: string, input: ListVersionsInput): Promise<{ versions: Version[]; nextPageToken: string | null }> {

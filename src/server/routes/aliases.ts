@@ -3,8 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { presentVersion } from '../../core/present.js';
 import type { Registry } from '../../core/registry.js';
-import type { Version } from '../../core/types.js';
 import { ctx } from '../auth.js';
+import { matchesEtag, type HotAnswers } from '../hot-path.js';
 import { Name, VersionReply, replies } from '../schemas.js';
 
 const AliasParams = Type.Object({ name: Name, alias: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -21,8 +21,8 @@ const ResolveReply = Type.Object({
   files: Type.Array(Type.Object({ path: Type.String(), digest: Type.String(), size: Type.Integer(), url: Type.String() })),
 });
 
-export function aliasRoutes(registry: Registry): FastifyPluginAsyncTypebox {
-  const answers = new WeakMap<Version, { base: string; json: string; etag: string }>();
+export function aliasRoutes(registry: Registry, hot: HotAnswers): FastifyPluginAsyncTypebox {
+  const answers = hot.resolved;
   return async (app) => {
     app.put('/models/:name/aliases/:alias', {
       schema: {
@@ -53,7 +53,7 @@ export function aliasRoutes(registry: Registry): FastifyPluginAsyncTypebox {
       const version = await registry.resolver.resolve(request.params.name, request.query.ref);
       const base = `${request.protocol}://${request.host}/api/v1/blobs/`;
       // The hot reads hand out the same frozen Version until something commits: its answer is
-      // serialized and hashed once per base URL, not per request.
+      // serialized and hashed once per base URL, not per request (and replayed by hot-path.ts).
       let answer = answers.get(version);
       if (answer?.base !== base) {
         const body = {
@@ -67,17 +67,10 @@ export function aliasRoutes(registry: Registry): FastifyPluginAsyncTypebox {
         answers.set(version, answer);
       }
       reply.header('etag', answer.etag).header('cache-control', 'no-cache');
-      if (matchesEtag(request.headers['if-none-match'], answer.etag)) return reply.status(304).send(null);
+      // No body, and so no content type or length (send(null) would declare the 4 bytes of "null").
+      if (matchesEtag(request.headers['if-none-match'], answer.etag)) return reply.status(304).send(undefined as unknown as null);
       // A string payload is sent as it is (the reply type describes the body it encodes).
       return reply.type('application/json; charset=utf-8').send(answer.json as unknown as Static<typeof ResolveReply>);
     });
   };
-}
-
-function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === etag || t === `W/${etag}`;
-  });
 }

@@ -2,17 +2,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { presentVersion } from '../../core/present.js';
 import type { Registry } from '../../core/registry.js';
-import type { Version } from '../../core/types.js';
 import { ctx } from '../auth.js';
 import { BODY_LIMITS } from '../body-limits.js';
+import type { HotAnswers } from '../hot-path.js';
 import {
   Digest, FileEntry, LineageInput, Name, NextPageToken, PageSize, PageToken, Stage, TagMap, TagPatch, Text, VersionReply, replies,
 } from '../schemas.js';
 
 const VersionParams = Type.Object({ name: Name, version: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
 
-export function versionRoutes(registry: Registry): FastifyPluginAsyncTypebox {
-  const serialized = new WeakMap<Version, string>();
+export function versionRoutes(registry: Registry, hot: HotAnswers): FastifyPluginAsyncTypebox {
+  const serialized = hot.versions;
   return async (app) => {
     app.post('/models/:name/versions', {
       bodyLimit: BODY_LIMITS.version,
@@ -72,7 +72,8 @@ export function versionRoutes(registry: Registry): FastifyPluginAsyncTypebox {
       schema: { summary: 'Get a version', tags: ['versions'], params: VersionParams, response: replies({ 200: VersionReply }) },
     }, async (request, reply) => {
       const version = await registry.versions.get(request.params.name, request.params.version);
-      // The hot reads hand out the same frozen Version until something commits: serialized once.
+      // The hot reads hand out the same frozen Version until something commits: serialized once
+      // (and replayed by hot-path.ts).
       let json = serialized.get(version);
       if (json === undefined) {
         json = reply.serialize(presentVersion(version)) as string;
