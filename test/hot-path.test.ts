@@ -5,6 +5,9 @@
  * `app.inject` (which goes straight to Fastify), gets the same status, headers and body; and
  * that the limits, freshness and logging rules hold when it answers.
  */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModelgateClient } from '../src/sdk/client.js';
@@ -54,7 +57,8 @@ describe.each(DIALECTS)('the hot path on $name', ({ name }) => {
   afterEach(async () => { await t?.close(); });
 
   it('answers every request as Fastify does, byte for byte', async () => {
-    t = await startTestServer(name);
+    // The rate limit on (its hook runs for every request through Fastify), with room for the test.
+    t = await startTestServer(name, { rateLimit: '1000000', rateLimitBurst: '1000000' });
     await seed(t);
     const bearer = { authorization: `Bearer ${t.adminToken}` };
     const etag = (await overSocket(t.url, '/api/v1/models/fraud/resolve?ref=production', bearer)).headers.etag!;
@@ -142,6 +146,18 @@ describe.each(DIALECTS)('the hot path on $name', ({ name }) => {
     await t.admin.revokeToken(token.id);
     const refused = await fetch(`${t.url}/api/v1/models/fraud/resolve?ref=production`, { headers: { authorization: `Bearer ${token.token}` } });
     expect(refused.status).toBe(401);
+    expect(t.server.app.hotPathServed()).toSatisfy((n) => (name === 'sqlite' ? n! >= 4 : n === null));
+  });
+
+  it('hands the request to Fastify when it fails itself', async () => {
+    t = await startTestServer(name);
+    await seed(t);
+    for (let i = 0; i < 3; i++) await t.admin.resolve('fraud', 'production');
+    const served = t.server.app.hotPathServed();
+    const identity = t.server.registry.identity;
+    identity.rememberedActor = () => { throw new Error('the database is gone'); };
+    expect((await t.admin.resolve('fraud', 'production'))!.resolved.version).toBe(2);
+    expect(t.server.app.hotPathServed()).toBe(served);
   });
 
   it('takes from the rate limit as Fastify does, and steps aside for the failed-authentication brake', async () => {
@@ -172,20 +188,23 @@ describe('the hot path and request logging', () => {
   let server: RunningServer | undefined;
   afterEach(async () => { await server?.close(); });
 
-  it('is off where every request is logged, so none goes unlogged', async () => {
+  it.each(['info', 'warn'])('is off where every request is logged, so none goes unlogged (level %s)', async (level) => {
     const lines: string[] = [];
     const stream = new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } });
-    const { mkdtemp } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const config = loadServeConfig({ port: '0', dataDir: await mkdtemp(join(tmpdir(), 'modelgate-test-')) }, {});
-    server = await startServer(config, { logger: { level: 'info', stream } });
+    server = await startServer(config, { logger: { level, stream } });
     const admin = new ModelgateClient({ url: server.url, token: server.adminToken! });
     await admin.createModel({ name: 'fraud' });
     await admin.createVersion('fraud', SOURCE(1));
     for (let i = 0; i < 3; i++) await admin.resolve('fraud', '1');
-    expect(server.app.hotPathServed()).toBeNull();
-    expect(lines.filter((l) => l.includes('incoming request') && l.includes('/resolve?ref=1'))).toHaveLength(3);
+    const logged = lines.filter((l) => l.includes('incoming request') && l.includes('/resolve?ref=1'));
+    if (level === 'info') {
+      expect(server.app.hotPathServed()).toBeNull();
+      expect(logged).toHaveLength(3);
+    } else {
+      expect(server.app.hotPathServed()).toBeGreaterThan(0);
+      expect(logged).toHaveLength(0);
+    }
   });
 });
 
@@ -211,6 +230,17 @@ describe('the hot path behind a trusted proxy', () => {
       }
     }
     expect(url(await overSocket(t.url, path, headers('x.example, c.example', 'http, https')))).toMatch(/^https:\/\/c\.example\/api\/v1\/blobs\/sha256:/);
+    expect(t.server.app.hotPathServed()).toBeGreaterThan(0);
+  });
+
+  it('ignores what a client that is not a trusted proxy says', async () => {
+    t = await startTestServer('sqlite', { trustProxy: '10.0.0.1' });
+    await seed(t);
+    const forged = { authorization: `Bearer ${t.adminToken}`, 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' };
+    for (let i = 0; i < 3; i++) {
+      const seen = await overSocket(t.url, '/api/v1/models/fraud/resolve?ref=1', forged);
+      expect((JSON.parse(seen.body) as { files: { url: string }[] }).files[0]!.url.startsWith(`${t.url}/api/v1/blobs/`)).toBe(true);
+    }
     expect(t.server.app.hotPathServed()).toBeGreaterThan(0);
   });
 });

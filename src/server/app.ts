@@ -2,7 +2,7 @@
  * buildApp: the HTTP face of the registry. Reads no environment; main.ts wires the adapters
  * and passes them in, tests call it directly and use `app.inject`.
  */
-import { createServer, type ServerOptions } from 'node:http';
+import type { RequestListener } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
@@ -66,20 +66,7 @@ declare module 'fastify' {
 export async function buildApp(options: AppOptions): Promise<App> {
   const schemas = new LazySchemas();
   const limits = options.limits ?? DEFAULT_LIMITS;
-  // Set once the rate limits exist (below); requests reach it only after the app is ready.
-  let front: ReturnType<typeof hotPath> | null = null;
   const app = Fastify({
-    // Fastify's own HTTP/1 server (lib/server.js), with the hot path in front of its handler.
-    serverFactory: (handler, opts) => {
-      const o = opts as { http: ServerOptions; keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
-      const server = createServer(o.http, (req, res) => {
-        if (!front?.(req, res)) handler(req, res);
-      });
-      server.keepAliveTimeout = o.keepAliveTimeout;
-      server.requestTimeout = o.requestTimeout;
-      server.setTimeout(o.connectionTimeout);
-      return server;
-    },
     schemaController: { compilersFactory: { buildSerializer: schemas.serializerFactory() } },
     logger: options.logger ?? false,
     // Only where request logging is off; otherwise Fastify's own factory (and its shortcut
@@ -154,7 +141,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // request is logged: the hot path logs nothing.
   const requestsLogged = options.logger === true || (typeof options.logger === 'object' && !logsAboveInfo(options.logger));
   const answers = new HotAnswers();
-  if (!requestsLogged && options.registry.deps.uow.recall) front = hotPath({ registry: options.registry, answers, failures, rateLimit, closing: closing.signal, trustProxy: limits.trustProxy });
+  const fastifyHandler = app.server.listeners('request');
+  let front: ReturnType<typeof hotPath> | null = null;
+  if (!requestsLogged && options.registry.deps.uow.recall && fastifyHandler.length === 1) {
+    const hot = front = hotPath({ registry: options.registry, answers, failures, rateLimit, closing: closing.signal, trustProxy: limits.trustProxy });
+    const handler = fastifyHandler[0] as RequestListener;
+    // In front of Fastify's handler on its own server. (A serverFactory would do it too, but
+    // Fastify then skips the second binding of a host name with two addresses, as localhost.)
+    app.server.removeAllListeners('request');
+    app.server.on('request', (req, res) => {
+      if (!hot(req, res)) handler(req, res);
+    });
+  }
   app.decorate('hotPathServed', () => front?.served() ?? null);
   await app.register(healthRoutes(options.ready ?? (async () => true)));
   await app.register(async (api) => {

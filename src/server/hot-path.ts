@@ -120,7 +120,12 @@ export function hotPath(options: HotPathOptions): HotPath {
 
   const listener = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'GET' || closing.aborted || !req.url!.startsWith(PREFIX)) return false;
-    return answer(req, res);
+    try {
+      return answer(req, res);
+    } catch {
+      // Such as a database that fails to tell its epoch: Fastify meets the same and says 500.
+      return res.headersSent;
+    }
   };
   return Object.assign(listener, { served: () => served });
 }
