@@ -15,8 +15,9 @@ import type pg from 'pg';
 import type { DbCapabilities } from './connect.js';
 import { isStalePlan } from './postgres-statement-names.js';
 import { hotReads, tokenFromRow, TOKEN_COLUMNS, type Epoch, type HotSource, type Loaded, type TokenRow } from './hot-reads.js';
-import type { AliasRecord } from '../core/ports.js';
+import type { AliasRecord, StoredAuditEntry } from '../core/ports.js';
 import type { ApiToken, Model, User, Version } from '../core/types.js';
+import { AUDIT_RANGE_COLUMNS, KyselyJournalRepository, storedAuditEntry, type AuditRangeRow } from './repositories/journal-repository.js';
 import { toModel } from './repositories/model-repository.js';
 import { toVersion, type VersionRow } from './repositories/version-repository.js';
 import type { Database, ModelsTable } from './schema.js';
@@ -97,7 +98,32 @@ function source(pool: pg.Pool): HotSource {
   };
 }
 
+/**
+ * Audit verify reads the whole chain: as arrays (pg makes no object per row, which was a
+ * fifth of verify's time with the collection of them) by a named statement.
+ */
+class PostgresJournalReads extends KyselyJournalRepository {
+  private generation = 0;
+
+  constructor(private readonly pool: pg.Pool, db: Kysely<Database>, caps: DbCapabilities) {
+    super(db, caps);
+  }
+
+  override async storedAuditRange(afterSeq: number, limit: number): Promise<StoredAuditEntry[]> {
+    const query = { text: `select ${AUDIT_RANGE_COLUMNS} from audit_log where seq > $1 order by seq limit $2`, values: [afterSeq, limit], rowMode: 'array' as const };
+    let result;
+    try {
+      result = await this.pool.query<AuditRangeRow>({ ...query, name: `mg_audit_range_${this.generation}` });
+    } catch (err) {
+      if (!isStalePlan(err)) throw err;
+      this.generation += 1;
+      result = await this.pool.query<AuditRangeRow>(query);
+    }
+    return result.rows.map(storedAuditEntry);
+  }
+}
+
 /** Read repositories for `uow.read` on PostgreSQL: the hot lookups as named prepared statements, remembered per snapshot. */
 export function postgresHotReads(pool: pg.Pool, db: Kysely<Database>, caps: DbCapabilities) {
-  return hotReads(source(pool), db, caps);
+  return { ...hotReads(source(pool), db, caps), journal: new PostgresJournalReads(pool, db, caps) };
 }

@@ -17,7 +17,7 @@ import type { DbCapabilities } from './connect.js';
 import type { WriteCount } from './sqlite-statement-cache.js';
 import { hotReads, tokenFromRow, TOKEN_COLUMNS, type HotSource, type Loaded, type TokenRow } from './hot-reads.js';
 import type { StoredAuditEntry } from '../core/ports.js';
-import { KyselyJournalRepository } from './repositories/journal-repository.js';
+import { AUDIT_RANGE_COLUMNS, KyselyJournalRepository, storedAuditEntry, type AuditRangeRow } from './repositories/journal-repository.js';
 import { toModel } from './repositories/model-repository.js';
 import { toVersion, type VersionRow } from './repositories/version-repository.js';
 import type { Database, ModelsTable } from './schema.js';
@@ -96,23 +96,19 @@ function source(db: SQLite.Database, writes: WriteCount): HotSource {
  * committed data only, as verify's page-by-page walk expects (audit-chain.ts).
  */
 class SqliteJournalReads extends KyselyJournalRepository {
-  private readonly range: SQLite.Statement<[number, number], AuditRow>;
+  private readonly range: SQLite.Statement<[number, number], AuditRangeRow>;
 
   constructor(reader: SQLite.Database, db: Kysely<Database>, caps: DbCapabilities) {
     super(db, caps);
-    this.range = reader.prepare<[number, number], AuditRow>(
-      'select seq, time, actor, action, resource, changes, request_id, prev_hash, hash from audit_log where seq > ? order by seq limit ?',
-    ).raw(true) as unknown as SQLite.Statement<[number, number], AuditRow>;
+    this.range = reader.prepare<[number, number], AuditRangeRow>(
+      `select ${AUDIT_RANGE_COLUMNS} from audit_log where seq > ? order by seq limit ?`,
+    ).raw(true) as unknown as SQLite.Statement<[number, number], AuditRangeRow>;
   }
 
   override async storedAuditRange(afterSeq: number, limit: number): Promise<StoredAuditEntry[]> {
-    return this.range.all(afterSeq, limit).map((r) => ({
-      seq: r[0], time: r[1], actor: r[2], action: r[3], resource: r[4], changesJson: r[5], requestId: r[6], prevHash: r[7], hash: r[8],
-    }));
+    return this.range.all(afterSeq, limit).map(storedAuditEntry);
   }
 }
-
-type AuditRow = [number, string, string, string, string, string, string | null, string, string];
 
 /** Read repositories for `uow.read` on SQLite: the hot lookups as prepared statements, remembered per data_version. */
 export function sqliteHotReads(reader: SQLite.Database, writes: WriteCount, db: Kysely<Database>, caps: DbCapabilities) {

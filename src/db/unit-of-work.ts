@@ -1,6 +1,6 @@
 /** The Kysely implementation of core's UnitOfWork: one database transaction per unit. */
 import type { Kysely } from 'kysely';
-import type { JournalRepository, Repositories, UnitOfWork } from '../core/ports.js';
+import type { Repositories, UnitOfWork } from '../core/ports.js';
 import type { DbCapabilities, DbHandle } from './connect.js';
 import { guard, translateDbError } from './errors.js';
 import { KyselyAliasRepository } from './repositories/alias-repository.js';
@@ -20,8 +20,8 @@ import { GroupCommitter } from './group-commit.js';
 import { postgresHotReads } from './postgres-hot-reads.js';
 import { sqliteHotReads } from './sqlite-hot-reads.js';
 
-/** What the hot reads replace in `uow.read` (the journal only on SQLite, for verify). */
-type HotReads = ReturnType<typeof postgresHotReads> & { journal?: JournalRepository };
+/** What the hot reads replace in `uow.read` (the journal's reads, for verify). */
+type HotReads = ReturnType<typeof postgresHotReads> | ReturnType<typeof sqliteHotReads>;
 
 function repositories(db: Kysely<Database>, caps: DbCapabilities): Repositories {
   return {
@@ -65,7 +65,7 @@ export class KyselyUnitOfWork implements UnitOfWork {
     }
     this.read = {
       ...read, models: guard(hot.models), versions: guard(hot.versions), aliases: guard(hot.aliases), tokens: guard(hot.tokens),
-      ...(hot.journal && { journal: guard(hot.journal) }),
+      journal: guard(hot.journal),
     };
     this.memo = hot.remember;
     if (hot.recall) this.recall = hot.recall;

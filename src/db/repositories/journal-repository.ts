@@ -16,6 +16,17 @@ const writeHead = fixedQuery((db, auditSeq: number, auditHash: string, eventSeq:
 const eventsAfter = fixedQuery((db, afterSeq: number, limit: number) => db.selectFrom('outbox_events').selectAll()
   .where('seq', '>', afterSeq).orderBy('seq').limit(limit));
 
+/**
+ * The columns audit verify reads, for the backends that read them as arrays: the whole chain is
+ * read, and a row object per entry was much of the cost (sqlite-hot-reads.ts, postgres-hot-reads.ts).
+ */
+export const AUDIT_RANGE_COLUMNS = 'seq, time, actor, action, resource, changes, request_id, prev_hash, hash';
+export type AuditRangeRow = [number | string, string, string, string, string, string, string | null, string, string];
+
+export function storedAuditEntry(r: AuditRangeRow): StoredAuditEntry {
+  return { seq: Number(r[0]), time: r[1], actor: r[2], action: r[3], resource: r[4], changesJson: r[5], requestId: r[6], prevHash: r[7], hash: r[8] };
+}
+
 export class KyselyJournalRepository implements JournalRepository {
   constructor(private readonly db: Kysely<Database>, private readonly caps: DbCapabilities) {}
 
