@@ -42,8 +42,10 @@ export class IdentityService {
     });
   }
 
-  /** The actor behind a bearer token, or UNAUTHENTICATED. */
-  /** The actor a token belongs to; `hash` is `hashToken(token)`, for a caller that computed it already. */
+  /**
+   * The actor behind a bearer token, or UNAUTHENTICATED; `hash` is `hashToken(token)`, for a
+   * caller that computed it already. Remembered until the next commit, like `resolve`.
+   */
   async authenticate(token: string, hash = hashToken(token)): Promise<Actor> {
     if (!isTokenShaped(token)) throw errors.unauthenticated('the bearer token is not a modelgate token');
     const load = async (): Promise<Actor> => {
