@@ -3,7 +3,9 @@
  * These check what a deployment system relies on: the request after a change, on this server
  * or another one on the same database, gets the new answer, and a revoked token stops at once.
  */
+import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { postgresHotReads } from '../src/db/postgres-hot-reads.js';
 import { ModelgateClient } from '../src/sdk/client.js';
 import { DIALECTS, expectApiError, startTestServer, type TestServer } from './helpers/harness.js';
 
@@ -57,5 +59,42 @@ describe.each(DIALECTS)('remembered lookups on $name', ({ name }) => {
       if (name === 'sqlite') await new Promise((resolve) => setTimeout(resolve, 5));
       expect(await champion(viaOther)).toBe(target);
     }
+  });
+});
+
+describe.skipIf(!DIALECTS.some((d) => d.name === 'postgres'))('one snapshot read per request on postgres', () => {
+  let t: TestServer;
+  afterEach(async () => { await t?.close(); });
+
+  it('lets a check take a read sent after its request arrived, and only such a read', async () => {
+    t = await startTestServer('postgres');
+    await t.admin.createModel({ name: 'fraud' });
+    // The server's pool, counting the snapshot reads of these hot reads only (not the server's).
+    const pool = t.server.db.pool!;
+    let snapshots = 0;
+    const counting = Object.create(pool) as pg.Pool & { query: (...args: unknown[]) => Promise<unknown> };
+    counting.query = (config: unknown, ...rest: unknown[]) => {
+      if ((config as { name?: string }).name?.endsWith('_snapshot')) snapshots += 1;
+      return (pool.query as (...args: unknown[]) => Promise<unknown>)(config, ...rest);
+    };
+    const hot = postgresHotReads(counting, t.server.db.db, t.server.db.capabilities);
+    let loads = 0;
+    const load = async () => ++loads;
+
+    // (Other databases on the PostgreSQL server move its snapshots too, as other test files
+    // commit: only what holds whatever they do is asserted.)
+    const arrived = performance.now();
+    expect(await hot.remember('k', load, arrived)).toBe(1); // nothing remembered: a read, then the load
+    const before = snapshots;
+    expect(await hot.remember('k', load, arrived)).toBe(1); // the same request's next check: that read will do
+    expect(snapshots).toBe(before);
+    await hot.remember('k', load); // no arrival given: a read of its own
+    expect(snapshots).toBe(before + 1);
+
+    await t.admin.createModel({ name: 'other' }); // a commit
+    const loaded = loads;
+    const next = performance.now(); // a request arriving after it
+    expect(await hot.remember('k', load, next)).toBe(loaded + 1); // every read sent before it is too old: the commit is seen
+    expect(snapshots).toBe(before + 2);
   });
 });

@@ -282,8 +282,11 @@ export interface UnitOfWork {
    * `load()`'s answer, or the answer of an earlier call with the same key when nothing was
    * committed since it was loaded (anywhere, by any server): for deploy-time reads built from
    * several lookups. A load that throws is not remembered. Optional: without it, `load()`.
+   * `notBefore` (a `performance.now()` time, such as the arrival of the request being
+   * answered): an answer remembered is good if nothing was committed since then, rather than
+   * since this call; several checks of one request may then share one read of the database.
    */
-  remember?<T>(key: string, load: () => Promise<T>): Promise<T>;
+  remember?<T>(key: string, load: () => Promise<T>, notBefore?: number): Promise<T>;
   /**
    * What `remember(key, …)` would answer now without loading, when that is known without
    * waiting (on SQLite); otherwise undefined, and only `remember` can tell.

@@ -49,8 +49,13 @@ export interface Loaded<T> {
 }
 
 export interface HotSource {
-  /** The epoch, read after this call: a lookup's answer reflects every commit made before the lookup began. */
-  epoch(): MaybePromise<Epoch>;
+  /**
+   * The epoch, read after this call, or after `notBefore` (a `performance.now()` time before
+   * this call, such as the arrival of the request being answered): an answer checked against
+   * it reflects every commit made before then. A source may hand a read already under way
+   * that was sent after `notBefore` to several callers.
+   */
+  epoch(notBefore?: number): MaybePromise<Epoch>;
   /** Set where the epoch is read without waiting (SQLite): remembered answers can then be recalled synchronously. */
   readonly epochAtOnce?: () => Epoch;
   /**
@@ -80,7 +85,7 @@ export class EpochMemo {
   private bytes = 0;
 
   constructor(
-    private readonly readEpoch: () => MaybePromise<Epoch>,
+    private readonly readEpoch: (notBefore?: number) => MaybePromise<Epoch>,
     private readonly readEpochAtOnce?: () => Epoch,
   ) {}
 
@@ -96,9 +101,12 @@ export class EpochMemo {
     return this.answers.get(key) as T;
   }
 
-  /** An answer built from lookups (of this memo or not): the epoch is read first, then `load` runs on a miss. */
-  async get<T>(key: string, load: () => MaybePromise<T>): Promise<T> {
-    const read = this.readEpoch();
+  /**
+   * An answer built from lookups (of this memo or not): the epoch is read first (after
+   * `notBefore`, see HotSource.epoch), then `load` runs on a miss.
+   */
+  async get<T>(key: string, load: () => MaybePromise<T>, notBefore?: number): Promise<T> {
+    const read = this.readEpoch(notBefore);
     const now = read instanceof Promise ? await read : read;
     if (now.ticket < this.epoch.ticket) return load(); // read before the epoch in force: only a fresh load will do
     if (now.value !== this.epoch.value) {
@@ -204,13 +212,13 @@ class HotTokens extends KyselyTokenRepository {
  * `remember` for answers built from them, and `recall` for what `remember` holds now.
  */
 export function hotReads(source: HotSource, db: Kysely<Database>, caps: DbCapabilities) {
-  const memo = new EpochMemo(() => source.epoch(), source.epochAtOnce);
+  const memo = new EpochMemo((notBefore) => source.epoch(notBefore), source.epochAtOnce);
   return {
     models: new HotModels(db, caps, source, memo),
     versions: new HotVersions(db, source, memo),
     aliases: new HotAliases(db, source, memo),
     tokens: new HotTokens(db, source, memo),
-    remember: <T>(key: string, load: () => Promise<T>) => memo.get(`r\0${key}`, load),
+    remember: <T>(key: string, load: () => Promise<T>, notBefore?: number) => memo.get(`r\0${key}`, load, notBefore),
     recall: source.epochAtOnce ? <T>(key: string) => memo.recall<T>(`r\0${key}`) : undefined,
   };
 }

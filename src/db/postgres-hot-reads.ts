@@ -43,18 +43,27 @@ const SQL = {
 
 type VersionWithAliases = VersionRow & { alias_list: string[] };
 
-/** Snapshots read for callers that asked before the read was sent: one query per turn of the event loop. */
+/**
+ * Snapshots read for callers that asked before the read was sent: one query per turn of the
+ * event loop. A caller that gives `notBefore` (the arrival of its request) also takes the
+ * last read sent after that, under way or done: a request's second check (the answer, after
+ * its token) then costs no round trip of its own.
+ */
 class SharedSnapshot {
   private next: Promise<Epoch> | null = null;
+  private sent: { at: number; epoch: Promise<Epoch> } | null = null;
 
   constructor(private readonly takeTicket: () => number, private readonly query: () => Promise<{ mg_snapshot: string }>) {}
 
-  read(): Promise<Epoch> {
-    this.next ??= new Promise((resolve) => setImmediate(resolve)).then(async () => {
+  read(notBefore = Infinity): Promise<Epoch> {
+    if (this.sent && this.sent.at >= notBefore) return this.sent.epoch;
+    this.next ??= new Promise((resolve) => setImmediate(resolve)).then(() => {
       this.next = null; // whoever asks from now on asks after this query was sent
       const ticket = this.takeTicket();
-      const row = await this.query();
-      return { ticket, value: row.mg_snapshot };
+      const at = performance.now();
+      const epoch = this.query().then((row) => ({ ticket, value: row.mg_snapshot }));
+      this.sent = { at, epoch };
+      return epoch;
     });
     return this.next;
   }
@@ -89,7 +98,7 @@ function source(pool: pg.Pool): HotSource {
   const snapshots = new SharedSnapshot(takeTicket, () => run<object>('snapshot', []));
   const version = (row: VersionWithAliases) => toVersion(row, row.alias_list);
   return {
-    epoch: () => snapshots.read(),
+    epoch: (notBefore) => snapshots.read(notBefore),
     modelByName: (name) => q<ModelsTable & { former_list: string[] }, Model>('model', [name], 'id', (row) => toModel(row, row.former_list)),
     version: (modelId, number) => q<VersionWithAliases, Version>('version', [modelId, number], 'id', version),
     newestInStage: (modelId, stage) => q<VersionWithAliases, Version>('newestInStage', [modelId, stage], 'id', version),

@@ -50,7 +50,7 @@ export class KyselyUnitOfWork implements UnitOfWork {
   readonly read: Repositories;
   /** SQLite: concurrent units share commits (see group-commit.ts). PostgreSQL commits in parallel. */
   private readonly group: GroupCommitter | null;
-  private readonly memo: (<T>(key: string, load: () => Promise<T>) => Promise<T>) | null = null;
+  private readonly memo: (<T>(key: string, load: () => Promise<T>, notBefore?: number) => Promise<T>) | null = null;
   /** See UnitOfWork.recall: set on SQLite, where what is remembered can be checked without waiting. */
   readonly recall?: <T>(key: string) => T | undefined;
 
@@ -71,8 +71,8 @@ export class KyselyUnitOfWork implements UnitOfWork {
     if (hot.recall) this.recall = hot.recall;
   }
 
-  remember<T>(key: string, load: () => Promise<T>): Promise<T> {
-    return this.memo ? this.memo(key, load) : load();
+  remember<T>(key: string, load: () => Promise<T>, notBefore?: number): Promise<T> {
+    return this.memo ? this.memo(key, load, notBefore) : load();
   }
 
   async transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {

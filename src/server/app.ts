@@ -53,6 +53,13 @@ export interface AppOptions {
 export type App = FastifyInstance;
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * When the request arrived (`performance.now()`): its checks of remembered answers need
+     * no read of the database taken later than that (UnitOfWork.remember's `notBefore`).
+     */
+    arrivedAt: number;
+  }
   interface FastifyInstance {
     /** Every route registered, as method and URL pattern (HEAD included), for tests and tools. */
     routeTable: { method: string; url: string }[];
@@ -119,7 +126,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     throw new ModelgateError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
   });
   // Set when the request arrives (a callback hook: no promise per request); errors keep it.
+  app.decorateRequest('arrivedAt', 0);
   app.addHook('onRequest', (request, reply, done) => {
+    request.arrivedAt = performance.now();
     reply.header('x-request-id', request.id);
     if (closing.signal.aborted) reply.header('connection', 'close');
     done();

@@ -29,7 +29,7 @@ export function registerAuth(app: FastifyInstance, registry: Registry): void {
     const basic = basicCredentials(request);
     const token = basic ? basic.password : bearerToken(request);
     request.credential = hashToken(token);
-    const actor = await registry.identity.authenticate(token, request.credential);
+    const actor = await registry.identity.authenticate(token, request.credential, request.arrivedAt);
     if (basic && actor.username !== basic.username) throw errors.unauthenticated('the token does not belong to that username');
     request.actor = actor;
   });

@@ -44,16 +44,17 @@ export class IdentityService {
 
   /**
    * The actor behind a bearer token, or UNAUTHENTICATED; `hash` is `hashToken(token)`, for a
-   * caller that computed it already. Remembered until the next commit, like `resolve`.
+   * caller that computed it already. Remembered until the next commit, like `resolve`;
+   * `notBefore` as for UnitOfWork.remember.
    */
-  async authenticate(token: string, hash = hashToken(token)): Promise<Actor> {
+  async authenticate(token: string, hash = hashToken(token), notBefore?: number): Promise<Actor> {
     if (!isTokenShaped(token)) throw errors.unauthenticated('the bearer token is not a modelgate token');
     const load = async (): Promise<Actor> => {
       const found = await this.deps.uow.read.tokens.findActiveByHash(hash);
       if (!found) throw errors.unauthenticated('the bearer token is unknown or revoked');
       return { userId: found.user.id, username: found.user.username, role: found.user.role, groups: found.user.groups };
     };
-    return this.deps.uow.remember ? this.deps.uow.remember(actorKey(hash), load) : load();
+    return this.deps.uow.remember ? this.deps.uow.remember(actorKey(hash), load, notBefore) : load();
   }
 
   /**

@@ -9,10 +9,13 @@ const resolveKey = (modelName: string, ref: string) => `resolve\0${modelName}\0$
 export class ResolveService {
   constructor(private readonly deps: CoreDeps) {}
 
-  /** Remembered until the next commit anywhere: one check of the database instead of three lookups. */
-  resolve(modelName: string, ref: string): Promise<Version> {
+  /**
+   * Remembered until the next commit anywhere: one check of the database instead of three
+   * lookups (`notBefore` as for UnitOfWork.remember).
+   */
+  resolve(modelName: string, ref: string, notBefore?: number): Promise<Version> {
     const load = () => this.lookup(modelName, ref);
-    return this.deps.uow.remember ? this.deps.uow.remember(resolveKey(modelName, ref), load) : load();
+    return this.deps.uow.remember ? this.deps.uow.remember(resolveKey(modelName, ref), load, notBefore) : load();
   }
 
   /** What `resolve` answered for these arguments, if it still holds and that is known without waiting (see UnitOfWork.recall). */

@@ -114,10 +114,10 @@ export class VersionService {
   }
 
   /** Remembered until the next commit anywhere, like resolve. */
-  get(modelName: string, number: number): Promise<Version> {
+  get(modelName: string, number: number, notBefore?: number): Promise<Version> {
     const repos = this.deps.uow.read;
     const load = async () => requireVersion(repos, await requireModel(repos, modelName), number);
-    return this.deps.uow.remember ? this.deps.uow.remember(versionKey(modelName, number), load) : load();
+    return this.deps.uow.remember ? this.deps.uow.remember(versionKey(modelName, number), load, notBefore) : load();
   }
 
   /** What `get` answered for these arguments, if it still holds and that is known without waiting (see UnitOfWork.recall). */

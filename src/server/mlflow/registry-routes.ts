@@ -183,7 +183,7 @@ export function mlflowRegistryRoutes(registry: Registry): FastifyPluginAsyncType
       const name = required(request.query.name, 'name');
       const alias = required(request.query.alias, 'alias');
       try {
-        const version = await registry.resolver.resolve(name, `@${alias}`);
+        const version = await registry.resolver.resolve(name, `@${alias}`, request.arrivedAt);
         return { model_version: mlflowVersion(version) };
       } catch (err) {
         // MLflow answers a missing alias with INVALID_PARAMETER_VALUE, not a 404.
@@ -213,7 +213,7 @@ export function mlflowRegistryRoutes(registry: Registry): FastifyPluginAsyncType
     });
 
     app.get('/model-versions/get', { schema: { querystring: Type.Object({ name: Opt(Str), version: Opt(Str) }) } }, async (request) => ({
-      model_version: mlflowVersion(await registry.versions.get(required(request.query.name, 'name'), versionNumber(request.query.version))),
+      model_version: mlflowVersion(await registry.versions.get(required(request.query.name, 'name'), versionNumber(request.query.version), request.arrivedAt)),
     }));
 
     app.patch('/model-versions/update', { schema: { body: Type.Object({ name: Opt(Str), version: Opt(Type.Union([Str, Type.Integer()])), description: Opt(Str) }) } }, async (request) => {
@@ -228,7 +228,7 @@ export function mlflowRegistryRoutes(registry: Registry): FastifyPluginAsyncType
     });
 
     app.get('/model-versions/get-download-uri', { schema: { querystring: Type.Object({ name: Opt(Str), version: Opt(Str) }) } }, async (request) => {
-      const version = await registry.versions.get(required(request.query.name, 'name'), versionNumber(request.query.version));
+      const version = await registry.versions.get(required(request.query.name, 'name'), versionNumber(request.query.version), request.arrivedAt);
       return { artifact_uri: mlflowVersion(version).source };
     });
 

@@ -50,7 +50,7 @@ export function aliasRoutes(registry: Registry, hot: HotAnswers): FastifyPluginA
         response: replies({ 200: ResolveReply, 304: Type.Null() }),
       },
     }, async (request, reply) => {
-      const version = await registry.resolver.resolve(request.params.name, request.query.ref);
+      const version = await registry.resolver.resolve(request.params.name, request.query.ref, request.arrivedAt);
       const base = `${request.protocol}://${request.host}/api/v1/blobs/`;
       // The hot reads hand out the same frozen Version until something commits: its answer is
       // serialized and hashed once per base URL, not per request (and replayed by hot-path.ts).

@@ -71,7 +71,7 @@ export function versionRoutes(registry: Registry, hot: HotAnswers): FastifyPlugi
     app.get('/models/:name/versions/:version', {
       schema: { summary: 'Get a version', tags: ['versions'], params: VersionParams, response: replies({ 200: VersionReply }) },
     }, async (request, reply) => {
-      const version = await registry.versions.get(request.params.name, request.params.version);
+      const version = await registry.versions.get(request.params.name, request.params.version, request.arrivedAt);
       // The hot reads hand out the same frozen Version until something commits: serialized once
       // (and replayed by hot-path.ts).
       let json = serialized.get(version);
