@@ -72,9 +72,16 @@ describe.skipIf(!DIALECTS.some((d) => d.name === 'postgres'))('one snapshot read
     // The server's pool, counting the snapshot reads of these hot reads only (not the server's).
     const pool = t.server.db.pool!;
     let snapshots = 0;
+    let failNext = false;
     const counting = Object.create(pool) as pg.Pool & { query: (...args: unknown[]) => Promise<unknown> };
     counting.query = (config: unknown, ...rest: unknown[]) => {
-      if ((config as { name?: string }).name?.endsWith('_snapshot')) snapshots += 1;
+      if ((config as { name?: string }).name?.endsWith('_snapshot')) {
+        snapshots += 1;
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(new Error('connection reset'));
+        }
+      }
       return (pool.query as (...args: unknown[]) => Promise<unknown>)(config, ...rest);
     };
     const hot = postgresHotReads(counting, t.server.db.db, t.server.db.capabilities);
@@ -96,5 +103,11 @@ describe.skipIf(!DIALECTS.some((d) => d.name === 'postgres'))('one snapshot read
     const next = performance.now(); // a request arriving after it
     expect(await hot.remember('k', load, next)).toBe(loaded + 1); // every read sent before it is too old: the commit is seen
     expect(snapshots).toBe(before + 2);
+
+    // A read that failed fails its own checks only: a later check of the same request reads again.
+    failNext = true;
+    await expect(hot.remember('k', load)).rejects.toThrow('connection reset');
+    await hot.remember('k', load, next);
+    expect(snapshots).toBe(before + 4);
   });
 });

@@ -62,7 +62,9 @@ class SharedSnapshot {
       const ticket = this.takeTicket();
       const at = performance.now();
       const epoch = this.query().then((row) => ({ ticket, value: row.mg_snapshot }));
-      this.sent = { at, epoch };
+      const sent = this.sent = { at, epoch };
+      // A read that failed is not handed to later checks: they read again.
+      epoch.catch(() => { if (this.sent === sent) this.sent = null; });
       return epoch;
     });
     return this.next;
