@@ -125,9 +125,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.setNotFoundHandler((request) => {
     throw new ModelgateError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
   });
-  // Set when the request arrives (a callback hook: no promise per request); errors keep it.
   // Until the hook below sets it: no read taken before the check will do, as without it.
   app.decorateRequest('arrivedAt', Infinity);
+  // Set when the request arrives (a callback hook: no promise per request); errors keep it.
   app.addHook('onRequest', (request, reply, done) => {
     request.arrivedAt = performance.now();
     reply.header('x-request-id', request.id);
