@@ -1,6 +1,7 @@
 /**
  * The IdSource adapter: UUIDv7 ids (time-ordered, so rows created in one millisecond still sort
- * in creation order, and indexes stay local) and URL-safe random secrets.
+ * in creation order, and indexes stay local) and URL-safe random secrets; and the id of each
+ * HTTP request (Fastify's and the hot path's alike).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
