@@ -108,7 +108,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web UI: a release from registration to rollback
     await page.getByLabel('Risk tier').selectOption('high');
     const row = page.getByRole('row', { name: new RegExp(MODEL) });
     await row.waitFor();
-    expect(await page.getByRole('table').getByRole('row').count()).toBe(2); // header + the one match
+    // The unfiltered list shows the model too: wait for the filtered answer, header + the one match.
+    await expect.poll(() => page.getByRole('table').getByRole('row').count()).toBe(2);
     await row.getByRole('link', { name: MODEL }).click();
     await page.getByRole('heading', { level: 1, name: MODEL }).waitFor();
     await shows(page.locator('.production'), 'version 1');
