@@ -94,8 +94,9 @@ async function main() {
     const parts = await beside(() => measured(pid, async () => {
       await client.uploadResumable({
         size, sha256: hex, parallel: 4,
-        readPart: async (start, end) => {
-          const buffer = Buffer.allocUnsafe(end - start);
+        // As the CLI does: each sender reads its parts into the one buffer it is handed.
+        readPart: async (start, end, into) => {
+          const buffer = into.subarray(0, end - start);
           await handle.read(buffer, 0, buffer.length, start);
           return buffer;
         },

@@ -15,6 +15,16 @@ import type { BlobInfo, BlobStore, UploadHandle } from '../src/core/ports.js';
 import { startS3, type TestS3 } from './helpers/s3.js';
 
 const digest = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+/** CRC-32 (IEEE, reflected, as zlib and S3 compute it), bit by bit: a reference independent of the stores' zlib. */
+function crc32Hex(bytes: Uint8Array): string {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return ((crc ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0');
+}
 async function* chunks(bytes: Uint8Array, size = 64 * 1024): AsyncIterable<Uint8Array> {
   for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
 }
@@ -119,6 +129,20 @@ describe.each(backends)('BlobStore contract: $name', (backend) => {
     const info = await store.completeUpload(upload, n3(parts, await store.putPart(upload, 3, 1000, chunks(bytes.subarray(2 * partSize)))), { expectedDigest: digest(bytes), claim });
     expect(info).toEqual({ digest: digest(bytes), size: bytes.length });
     expect((await collect(await store.read(info.digest))).equals(bytes)).toBe(true);
+  });
+
+  it('computes each part\'s CRC-32, and its sha256 unless told not to; the whole digest is checked either way', async () => {
+    expect(crc32Hex(Buffer.from('123456789'))).toBe('cbf43926'); // the reference's own check value
+    const partSize = store.minPartSize;
+    const bytes = randomBytes(partSize + 333);
+    const id = randomUUID();
+    const upload: UploadHandle = { id, size: bytes.length, partSize, backendRef: await store.startUpload(id, bytes.length, partSize) };
+    const first = await store.putPart(upload, 1, partSize, chunks(bytes.subarray(0, partSize)), { sha256: false });
+    expect(first).toMatchObject({ size: partSize, sha256: null, crc32: crc32Hex(bytes.subarray(0, partSize)) });
+    const second = await store.putPart(upload, 2, 333, chunks(bytes.subarray(partSize)));
+    expect(second).toMatchObject({ sha256: digest(bytes.subarray(partSize)).slice(7), crc32: crc32Hex(bytes.subarray(partSize)) });
+    const info = await store.completeUpload(upload, [{ number: 1, etag: first.etag }, { number: 2, etag: second.etag }], { expectedDigest: digest(bytes), claim });
+    expect(info).toEqual({ digest: digest(bytes), size: bytes.length });
   });
 
   it('refuses to publish a session whose bytes do not match the declared digest', async () => {

@@ -4,7 +4,6 @@
  * stored login is the test's own. What the CLI did is checked through the SDK.
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry, Version } from '../src/sdk/client.js';
-import { startTestServer, type TestServer } from './helpers/harness.js';
+import { closedPortUrl, startTestServer, type TestServer } from './helpers/harness.js';
 import { Receiver } from './helpers/receiver.js';
 
 const BIN = fileURLToPath(new URL('../bin/modelgate.js', import.meta.url));
@@ -21,15 +20,6 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-/** A loopback URL nothing listens on: a port the OS handed out and that was closed again. */
-async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-  const { port } = server.address() as { port: number };
-  await new Promise((closed) => server.close(closed));
-  return `http://127.0.0.1:${port}`;
 }
 
 const sha256 = (bytes: string | Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;

@@ -185,6 +185,7 @@ describe.each(DIALECTS)('impact through the lineage closure on $name', ({ name }
     await t.sql('DROP TABLE lineage_sources');
     // ... and from before the migrations after it.
     await t.sql('ALTER TABLE upload_sessions DROP COLUMN completing_at');
+    await t.sql('ALTER TABLE upload_parts DROP COLUMN crc32');
     await t.sql('DELETE FROM kysely_migration WHERE name >= ?', ['2026-11-27-08-lineage-sources']);
     await t.restart();
     expect(await answers()).toEqual(now);

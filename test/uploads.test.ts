@@ -8,12 +8,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelgateClient } from '../src/sdk/client.js';
-import { DIALECTS, expectApiError, startTestServer, type TestServer } from './helpers/harness.js';
+import { ModelgateClient } from '../src/sdk/client.js';
+import { DIALECTS, closedPortUrl, expectApiError, startTestServer, type TestServer } from './helpers/harness.js';
 
 const KiB = 1024;
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const crc = (bytes: Uint8Array) => (crc32(bytes) >>> 0).toString(16).padStart(8, '0');
 const part = (bytes: Uint8Array, n: number, size: number) => bytes.subarray((n - 1) * size, Math.min(bytes.length, n * size));
 
 describe.each(DIALECTS)('resumable uploads on $name', ({ name: dialect }) => {
@@ -83,6 +85,77 @@ describe.each(DIALECTS)('resumable uploads on $name', ({ name: dialect }) => {
     expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([2]);
     await expectApiError(dev.uploadPart(s.upload_id, 1, part(bytes, 2, 64 * KiB), { sha256: sha(part(bytes, 1, 64 * KiB)) }), 422, 'PART_DIGEST_MISMATCH');
     expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([1, 2]);
+  });
+
+  it('checks a part by its CRC-32 instead of its sha256 when asked to, and records which checksums it has', async () => {
+    const bytes = randomBytes(200 * KiB);
+    const s = await dev.startUpload({ size: bytes.length, sha256: sha(bytes), part_size: 64 * KiB });
+    const [p1, p2, p3, p4] = [1, 2, 3, 4].map((n) => part(bytes, n, 64 * KiB)) as [Buffer, Buffer, Buffer, Buffer];
+    // By CRC-32 alone: the server does not hash the part (sha256 null), and says what it computed.
+    expect(await dev.uploadPart(s.upload_id, 1, p1, { crc32: crc(p1) })).toMatchObject({ number: 1, size: 64 * KiB, sha256: null, crc32: crc(p1) });
+    // Upper-case digits are the same CRC; both checksums are both checked and both recorded.
+    expect(await dev.uploadPart(s.upload_id, 2, p2, { crc32: crc(p2).toUpperCase(), sha256: sha(p2) })).toMatchObject({ sha256: sha(p2), crc32: crc(p2) });
+    // With no checksum the server records both.
+    expect(await dev.uploadPart(s.upload_id, 3, p3)).toMatchObject({ sha256: sha(p3), crc32: crc(p3) });
+    // A wrong CRC-32, or one right CRC-32 beside a wrong sha256, records nothing; a malformed one is a 400.
+    await expectApiError(dev.uploadPart(s.upload_id, 4, p4, { crc32: crc(p3) }), 422, 'PART_DIGEST_MISMATCH');
+    await expectApiError(dev.uploadPart(s.upload_id, 4, p4, { crc32: crc(p4), sha256: sha(p3) }), 422, 'PART_DIGEST_MISMATCH');
+    for (const bad of ['xyz', '123456789', '1234567g', '']) {
+      await expectApiError(dev.uploadPart(s.upload_id, 4, p4, { crc32: bad }), 400, 'VALIDATION_FAILED');
+    }
+    const refused = await fetch(`${t.url}/api/v1/uploads/${s.upload_id}/parts/4?crc32=${crc(p1)}`, {
+      method: 'PUT', body: p4, headers: { authorization: `Bearer ${(dev as unknown as { token: string }).token}`, 'content-type': 'application/octet-stream' },
+    });
+    expect(refused.status).toBe(422);
+    expect((await refused.json()).error).toMatchObject({ code: 'PART_DIGEST_MISMATCH', details: { part: 4, algorithm: 'crc32', expected: crc(p1), actual: crc(p4) } });
+    const state = await dev.getUpload(s.upload_id);
+    expect(state.missing_parts).toEqual([4]);
+    expect(state.parts.map((p) => [p.number, p.sha256, p.crc32])).toEqual([[1, null, crc(p1)], [2, sha(p2), crc(p2)], [3, sha(p3), crc(p3)]]);
+    await dev.uploadPart(s.upload_id, 4, p4, { crc32: crc(p4) });
+    // The whole sha256 is checked at completion, whichever checksum each part had.
+    expect(await dev.completeUpload(s.upload_id)).toMatchObject({ digest: `sha256:${sha(bytes)}`, size: bytes.length });
+  });
+
+  it('sends parts with their CRC-32 from the SDK in Node, reading each into the sender\'s own buffer', async () => {
+    const bytes = randomBytes(5 * 64 * KiB + 99);
+    const buffers = new Set<ArrayBufferLike>();
+    const blob = await dev.uploadResumable({
+      size: bytes.length, sha256: sha(bytes), partSize: 64 * KiB, parallel: 2,
+      readPart: async (start, end, into) => {
+        buffers.add(into.buffer);
+        into.set(bytes.subarray(start, end));
+        return into.subarray(0, end - start);
+      },
+    });
+    expect(blob).toEqual({ digest: `sha256:${sha(bytes)}`, size: bytes.length });
+    expect(buffers.size).toBe(2);
+    const [session] = await t.sql('SELECT id FROM upload_sessions WHERE digest = ?', [blob.digest]) as { id: string }[];
+    const parts = (await dev.getUpload(session!.id)).parts;
+    expect(parts.map((p) => [p.sha256, p.crc32])).toEqual([1, 2, 3, 4, 5, 6].map((n) => [null, crc(part(bytes, n, 64 * KiB))]));
+    expect(Buffer.from(await dev.downloadBlob(blob.digest)).equals(bytes)).toBe(true);
+  });
+
+  it('streams bodies from Node straight to the socket, and reports a server it cannot reach as UNREACHABLE', async () => {
+    const nowhere = new ModelgateClient({ url: await closedPortUrl(), token: 'x' });
+    await expect(nowhere.uploadBlob(randomBytes(10))).rejects.toMatchObject({ status: 0, code: 'UNREACHABLE', message: expect.stringMatching(/ECONNREFUSED/) });
+    // A server that refuses the body half-way answers before it is all sent: the refusal is what the caller sees.
+    const s = await dev.startUpload({ size: 128 * KiB, part_size: 64 * KiB });
+    await expectApiError(dev.uploadPart(s.upload_id, 1, (async function* () { for (let i = 0; i < 64; i++) yield randomBytes(16 * KiB); })()), 400, 'PART_SIZE_MISMATCH');
+    expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([1, 2]);
+  });
+
+  it('keeps the parts of a session begun before parts had a CRC-32 across the upgrade', async () => {
+    const bytes = randomBytes(128 * KiB);
+    const s = await dev.startUpload({ size: bytes.length, sha256: sha(bytes), part_size: 64 * KiB });
+    await dev.uploadPart(s.upload_id, 1, part(bytes, 1, 64 * KiB));
+    // The registry as it was before the migration (SQLite rebuilds the table, so a nullable sha256 stays).
+    await t.sql('ALTER TABLE upload_parts DROP COLUMN crc32');
+    await t.sql('DELETE FROM kysely_migration WHERE name = ?', ['2026-11-27-10-part-crc32']);
+    await t.restart();
+    const state = await dev.getUpload(s.upload_id);
+    expect(state.parts.map((p) => [p.number, p.sha256, p.crc32])).toEqual([[1, sha(part(bytes, 1, 64 * KiB)), null]]);
+    await dev.uploadPart(s.upload_id, 2, part(bytes, 2, 64 * KiB), { crc32: crc(part(bytes, 2, 64 * KiB)) });
+    expect((await dev.completeUpload(s.upload_id)).digest).toBe(`sha256:${sha(bytes)}`);
   });
 
   it('never replaces the stored file of a blob that exists already', async () => {

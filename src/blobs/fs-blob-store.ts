@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { ModelgateError, errors } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ClaimBlob, StoredPart, UploadHandle } from '../core/ports.js';
 import { HashAhead } from './hash-ahead.js';
-import { writeHashed } from './stream-writer.js';
+import { writeChecked, writeHashed } from './stream-writer.js';
 import { WriteLog, checkUploadId } from './write-log.js';
 
 export class FsBlobStore implements BlobStore {
@@ -128,7 +128,7 @@ export class FsBlobStore implements BlobStore {
     return '';
   }
 
-  async putPart(upload: UploadHandle, number: number, expectedSize: number, body: AsyncIterable<Uint8Array>): Promise<StoredPart> {
+  async putPart(upload: UploadHandle, number: number, expectedSize: number, body: AsyncIterable<Uint8Array>, options = { sha256: true }): Promise<StoredPart> {
     const lease = await this.log.take(upload.id, number);
     let written = false;
     let logged = false;
@@ -147,11 +147,12 @@ export class FsBlobStore implements BlobStore {
       }
       try {
         const tooLong = () => errors.partSize(number, expectedSize);
-        const { size, hash } = await writeHashed(file, body, (number - 1) * upload.partSize, expectedSize, tooLong, lease.check);
+        const checksums = { sha256: options.sha256, crc32: true };
+        const { size, hash, crc32 } = await writeChecked(file, body, (number - 1) * upload.partSize, expectedSize, tooLong, checksums, lease.check);
         if (size !== expectedSize) throw errors.partSize(number, expectedSize, size);
         await file.datasync();
         written = true;
-        return { size, sha256: hash.digest('hex'), etag: '' };
+        return { size, sha256: hash?.digest('hex') ?? null, crc32: crc32!, etag: '' };
       } finally {
         await file.close();
       }

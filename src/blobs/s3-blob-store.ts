@@ -20,7 +20,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { digestOf } from '../core/digest.js';
 import { ModelgateError, errors } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ClaimBlob, StoredPart, UploadHandle } from '../core/ports.js';
-import { writeHashed } from './stream-writer.js';
+import { writeChecked, writeHashed } from './stream-writer.js';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -133,20 +133,21 @@ export class S3BlobStore implements BlobStore {
     return created.UploadId;
   }
 
-  async putPart(upload: UploadHandle, number: number, expectedSize: number, body: AsyncIterable<Uint8Array>): Promise<StoredPart> {
-    // The part is spooled first, so its length and sha256 are known before S3 sees a byte,
+  async putPart(upload: UploadHandle, number: number, expectedSize: number, body: AsyncIterable<Uint8Array>, options = { sha256: true }): Promise<StoredPart> {
+    // The part is spooled first, so its length and checksums are known before S3 sees a byte,
     // and a short or dropped request never leaves half a part in the bucket.
     const spool = join(this.options.spoolDir, `${upload.id}-${number}-${randomUUID()}.part`);
     const file = await open(spool, 'wx', 0o600);
     try {
-      const { size, hash } = await writeHashed(file, body, 0, expectedSize, () => errors.partSize(number, expectedSize));
+      const tooLong = () => errors.partSize(number, expectedSize);
+      const { size, hash, crc32 } = await writeChecked(file, body, 0, expectedSize, tooLong, { sha256: options.sha256, crc32: true });
       await file.close();
       if (size !== expectedSize) throw errors.partSize(number, expectedSize, size);
       const sent = await this.client.send(new UploadPartCommand({
         Bucket: this.options.bucket, Key: this.stagingKey(upload.id), UploadId: upload.backendRef, PartNumber: number,
         Body: createReadStream(spool), ContentLength: size,
       }));
-      return { size, sha256: hash.digest('hex'), etag: sent.ETag ?? '' };
+      return { size, sha256: hash?.digest('hex') ?? null, crc32: crc32!, etag: sent.ETag ?? '' };
     } finally {
       await file.close().catch(() => {});
       await rm(spool, { force: true });

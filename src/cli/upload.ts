@@ -137,8 +137,8 @@ async function uploadInParts(client: ModelgateClient, file: LocalFile, hex: stri
       size,
       sha256: hex,
       parallel: PARALLEL_PARTS,
-      readPart: async (start, end) => {
-        const buffer = Buffer.allocUnsafe(end - start);
+      readPart: async (start, end, into) => {
+        const buffer = into.subarray(0, end - start);
         let offset = 0;
         while (offset < buffer.length) {
           const { bytesRead } = await handle.read(buffer, offset, buffer.length - offset, start + offset);

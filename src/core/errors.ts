@@ -132,6 +132,6 @@ export const errors = {
     new ModelgateError('PART_SIZE_MISMATCH', actual === undefined
       ? `part ${part} must be exactly ${expected} bytes and more arrived`
       : `part ${part} must be exactly ${expected} bytes, ${actual} arrived`, { part, expected, ...(actual === undefined ? {} : { actual }) }),
-  partDigest: (part: number, expected: string, actual: string) =>
-    new ModelgateError('PART_DIGEST_MISMATCH', `part ${part}'s bytes hash to ${actual}, not the declared ${expected}; send the part again`, { part, expected, actual }),
+  partDigest: (part: number, algorithm: 'sha256' | 'crc32', expected: string, actual: string) =>
+    new ModelgateError('PART_DIGEST_MISMATCH', `part ${part}'s ${algorithm} is ${actual}, not the declared ${expected}; send the part again`, { part, algorithm, expected, actual }),
 };

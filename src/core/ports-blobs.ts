@@ -30,8 +30,10 @@ export interface UploadHandle {
 
 export interface StoredPart {
   size: number;
-  /** sha256 hex of the part's bytes, computed as they arrived. */
-  sha256: string;
+  /** sha256 hex of the part's bytes, computed as they arrived; null when not asked for. */
+  sha256: string | null;
+  /** CRC-32 (IEEE, as zlib and S3 compute it) of the part's bytes, 8 hex digits. */
+  crc32: string;
   /** The backend's tag for the part (S3 ETag); empty for the directory store. */
   etag: string;
 }
@@ -63,8 +65,11 @@ export interface BlobStore {
 
   /** Prepares storage for a session; returns the backend reference to keep with it. */
   startUpload(id: string, size: number, partSize: number): Promise<string>;
-  /** Stores part `number` (1-based); the body must be exactly `expectedSize` bytes. */
-  putPart(upload: UploadHandle, number: number, expectedSize: number, body: AsyncIterable<Uint8Array>): Promise<StoredPart>;
+  /**
+   * Stores part `number` (1-based); the body must be exactly `expectedSize` bytes. Computes
+   * its CRC-32, and its sha256 too unless `sha256` is false.
+   */
+  putPart(upload: UploadHandle, number: number, expectedSize: number, body: AsyncIterable<Uint8Array>, options?: { sha256: boolean }): Promise<StoredPart>;
   /** Assembles the parts, checks the whole digest, claims and publishes the blob. */
   completeUpload(upload: UploadHandle, parts: Array<{ number: number; etag: string }>, options: { expectedDigest?: string; claim: ClaimBlob }): Promise<BlobInfo>;
   /** Throws away a session's parts; idempotent. */
@@ -140,7 +145,10 @@ export interface UploadSession {
 export interface UploadPart {
   number: number;
   size: number;
-  sha256: string;
+  /** Null for a part checked by its CRC-32 alone. */
+  sha256: string | null;
+  /** Null for a part recorded before parts had one. */
+  crc32: string | null;
   etag: string;
   receivedAt: string;
 }

@@ -37,7 +37,10 @@ export interface UploadPartsTable {
   upload_id: string;
   number: number;
   size: BigInt;
-  sha256: string;
+  /** Null for a part checked by its CRC-32 alone. */
+  sha256: string | null;
+  /** 8 hex digits; null for parts recorded before migration 10. */
+  crc32: string | null;
   etag: string;
   received_at: string;
 }

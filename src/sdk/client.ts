@@ -7,7 +7,7 @@ import type {
   Resolved, RiskTier, Role, RollbackResult, Stage, Token, UpdateModel, User, Version, Webhook,
 } from './types.js';
 
-import { ApiError, Transport, counting, enc, nonEmpty, sha256Hex, single } from './transport.js';
+import { ApiError, Transport, counting, enc, nonEmpty, partChecksum, sha256Hex, single } from './transport.js';
 
 export * from './types.js';
 export { ApiError, type ClientOptions } from './transport.js';
@@ -128,10 +128,13 @@ export class ModelgateClient extends Transport {
     return this.request('POST', '/api/v1/uploads', { body });
   }
   getUpload(id: string): Promise<UploadSession> { return this.request('GET', `/api/v1/uploads/${enc(id)}`); }
-  /** Sends part `number` (1-based); with `sha256` (hex) the server refuses bytes that do not match it. */
-  uploadPart(id: string, number: number, body: AsyncIterable<Uint8Array> | Uint8Array, options: { sha256?: string } = {}): Promise<UploadPart> {
+  /**
+   * Sends part `number` (1-based). With `sha256` (hex) or `crc32` (8 hex digits) the server
+   * refuses bytes that do not match; with `crc32` alone it skips the part's sha256.
+   */
+  uploadPart(id: string, number: number, body: AsyncIterable<Uint8Array> | Uint8Array, options: { sha256?: string; crc32?: string } = {}): Promise<UploadPart> {
     return this.request('PUT', `/api/v1/uploads/${enc(id)}/parts/${number}`, {
-      query: { sha256: options.sha256 },
+      query: { sha256: options.sha256, crc32: options.crc32 },
       raw: nonEmpty(body instanceof Uint8Array ? single(body) : body),
       headers: { 'content-type': 'application/octet-stream' },
     });
@@ -141,13 +144,15 @@ export class ModelgateClient extends Transport {
 
   /**
    * Uploads `size` bytes in parts, `parallel` at a time, resuming the caller's open session for
-   * the same sha256. `readPart(start, end)` returns the bytes [start, end). Each part is sent
-   * with its own sha256, and the server checks the whole digest before the blob exists.
+   * the same sha256. `readPart(start, end, into)` returns the bytes [start, end); it may read
+   * them into `into`, a buffer of the part size that the same sender hands it each time, and
+   * return a view of it. Each part is sent with its own checksum (CRC-32 in Node, sha256 in a
+   * browser), and the server checks the whole digest before the blob exists.
    */
   async uploadResumable(input: {
     size: number;
     sha256: string;
-    readPart: (start: number, end: number) => Promise<Uint8Array>;
+    readPart: (start: number, end: number, into: Uint8Array) => Promise<Uint8Array>;
     parallel?: number;
     partSize?: number;
     /** Called with bytes the server already had (on resume), then with each part's bytes as it lands. */
@@ -157,12 +162,14 @@ export class ModelgateClient extends Transport {
     for (const part of session.parts) input.onProgress?.(part.size, true);
     const queue = [...session.missing_parts];
     const worker = async () => {
+      // One buffer per sender, reused for every part it sends: no garbage per part.
+      let into: Uint8Array | undefined;
       for (let number = queue.shift(); number !== undefined; number = queue.shift()) {
         const start = (number - 1) * session.part_size;
         const end = Math.min(input.size, start + session.part_size);
-        const bytes = await input.readPart(start, end);
-        const sha256 = await sha256Hex(bytes);
-        await this.uploadPart(session.upload_id, number, bytes, { sha256 });
+        into ??= new Uint8Array(Math.min(session.part_size, input.size));
+        const bytes = await input.readPart(start, end, into);
+        await this.uploadPart(session.upload_id, number, bytes, await partChecksum(bytes));
         input.onProgress?.(bytes.length, false);
       }
     };

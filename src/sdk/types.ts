@@ -193,7 +193,10 @@ export interface Blob {
 export interface UploadPart {
   number: number;
   size: number;
-  sha256: string;
+  /** Null for a part sent with a `crc32` check alone. */
+  sha256: string | null;
+  /** Null for a part recorded by a server from before parts had one. */
+  crc32: string | null;
   received_at: string;
 }
 

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -127,6 +128,15 @@ export async function uploadFile(client: ModelgateClient, path: string, content:
   const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
   const blob = await client.uploadBlob(bytes);
   return { path, digest: blob.digest, size: blob.size };
+}
+
+/** A loopback URL nothing listens on: a port the OS handed out and that was closed again. */
+export async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  const { port } = server.address() as { port: number };
+  await new Promise((closed) => server.close(closed));
+  return `http://127.0.0.1:${port}`;
 }
 
 /** Expects a promise to fail with an ApiError of this status and code. */

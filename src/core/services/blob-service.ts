@@ -96,13 +96,19 @@ export class BlobService {
     return this.state(await this.ownSession(actor, id));
   }
 
-  /** Stores one part; a declared part sha256 that does not match records nothing. */
-  async putPart(actor: Actor, id: string, number: number, body: AsyncIterable<Uint8Array>, declaredSha256?: string): Promise<UploadPart> {
+  /**
+   * Stores one part; a declared checksum (sha256, CRC-32 or both) that does not match records
+   * nothing. The part's sha256 is computed unless it is checked by its CRC-32 alone.
+   */
+  async putPart(actor: Actor, id: string, number: number, body: AsyncIterable<Uint8Array>, declared: { sha256?: string; crc32?: string } = {}): Promise<UploadPart> {
     const session = await this.openSession(actor, id);
     if (!Number.isInteger(number) || number < 1 || number > session.partCount) {
       throw errors.validation(`part number must be from 1 to ${session.partCount}`, { part: number, part_count: session.partCount });
     }
-    const expected = declaredSha256 === undefined ? undefined : normalisePartSha(declaredSha256);
+    const expected = {
+      sha256: declared.sha256 === undefined ? undefined : normalisePartSha(declared.sha256),
+      crc32: declared.crc32 === undefined ? undefined : normalisePartCrc(declared.crc32),
+    };
     const expectedSize = number < session.partCount ? session.partSize : session.size - (session.partCount - 1) * session.partSize;
     // The part is forgotten before its bytes are rewritten: a resend that fails leaves it missing, never stale.
     // (A first send has nothing to forget, and skips that commit: the disk's fsync rate bounds commits.)
@@ -110,7 +116,8 @@ export class BlobService {
     if (previous) await this.deps.uow.transaction((repos) => repos.uploads.deletePart(id, number));
     let stored;
     try {
-      stored = await this.deps.blobs.putPart(handle(session), number, expectedSize, body);
+      const sha256 = expected.sha256 !== undefined || expected.crc32 === undefined;
+      stored = await this.deps.blobs.putPart(handle(session), number, expectedSize, body, { sha256 });
     } catch (err) {
       // Refused before a byte was written (completion has taken the parts): the part stands as it was.
       if (previous && err instanceof ModelgateError && err.code === 'UPLOAD_NOT_OPEN') {
@@ -118,8 +125,9 @@ export class BlobService {
       }
       throw err;
     }
-    if (expected !== undefined && expected !== stored.sha256) throw errors.partDigest(number, expected, stored.sha256);
-    const part: UploadPart = { number, size: stored.size, sha256: stored.sha256, etag: stored.etag, receivedAt: this.deps.clock.now() };
+    if (expected.sha256 !== undefined && expected.sha256 !== stored.sha256) throw errors.partDigest(number, 'sha256', expected.sha256, stored.sha256!);
+    if (expected.crc32 !== undefined && expected.crc32 !== stored.crc32) throw errors.partDigest(number, 'crc32', expected.crc32, stored.crc32);
+    const part: UploadPart = { number, size: stored.size, sha256: stored.sha256, crc32: stored.crc32, etag: stored.etag, receivedAt: this.deps.clock.now() };
     await this.deps.uow.transaction((repos) => repos.uploads.putPart(id, part));
     return part;
   }
@@ -271,4 +279,10 @@ function normalisePartSha(sha: string): string {
   const hex = sha.startsWith('sha256:') ? sha.slice(7) : sha;
   if (!/^[0-9a-f]{64}$/.test(hex)) throw errors.validation(`part sha256 ${JSON.stringify(sha.slice(0, 80))} must be 64 lowercase hex digits`);
   return hex;
+}
+
+/** A CRC-32 as 8 hex digits, either case. */
+function normalisePartCrc(crc: string): string {
+  if (!/^[0-9a-fA-F]{8}$/.test(crc)) throw errors.validation(`part crc32 ${JSON.stringify(crc.slice(0, 80))} must be 8 hex digits`);
+  return crc.toLowerCase();
 }

@@ -12,6 +12,7 @@ import * as tracking from './2026-11-26-06-tracking.js';
 import * as uploads from './2026-11-26-07-uploads.js';
 import * as lineageSources from './2026-11-27-08-lineage-sources.js';
 import * as uploadCompletion from './2026-11-27-09-upload-completion.js';
+import * as partCrc32 from './2026-11-27-10-part-crc32.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-26-01-initial': initial,
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-26-07-uploads': uploads,
   '2026-11-27-08-lineage-sources': lineageSources,
   '2026-11-27-09-upload-completion': uploadCompletion,
+  '2026-11-27-10-part-crc32': partCrc32,
 };

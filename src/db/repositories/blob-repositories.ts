@@ -182,7 +182,7 @@ export class KyselyUploadRepository implements UploadRepository {
   }
 
   async putPart(uploadId: string, p: UploadPart): Promise<void> {
-    const values = { size: p.size, sha256: p.sha256, etag: p.etag, received_at: p.receivedAt };
+    const values = { size: p.size, sha256: p.sha256, crc32: p.crc32, etag: p.etag, received_at: p.receivedAt };
     await this.db.insertInto('upload_parts').values({ upload_id: uploadId, number: p.number, ...values })
       .onConflict((oc) => oc.columns(['upload_id', 'number']).doUpdateSet(values)).execute();
   }
@@ -193,7 +193,7 @@ export class KyselyUploadRepository implements UploadRepository {
 
   async parts(uploadId: string): Promise<UploadPart[]> {
     const rows = await this.db.selectFrom('upload_parts').selectAll().where('upload_id', '=', uploadId).orderBy('number').execute();
-    return rows.map((r) => ({ number: r.number, size: Number(r.size), sha256: r.sha256, etag: r.etag, receivedAt: r.received_at }));
+    return rows.map((r) => ({ number: r.number, size: Number(r.size), sha256: r.sha256, crc32: r.crc32, etag: r.etag, receivedAt: r.received_at }));
   }
 
   async expired(now: string, limit: number): Promise<UploadSession[]> {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ModelgateError } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
+import type { UploadPart } from '../../core/ports.js';
 import type { UploadState } from '../../core/services/blob-service.js';
 import { ctx } from '../auth.js';
 import { replies } from '../schemas.js';
@@ -9,7 +10,17 @@ import { replies } from '../schemas.js';
 const BlobReply = Type.Object({ digest: Type.String(), size: Type.Integer() });
 const Sha256Query = Type.Object({ sha256: Type.Optional(Type.String({ maxLength: 80 })) }, { additionalProperties: false });
 const UploadId = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const PartReply = Type.Object({ number: Type.Integer(), size: Type.Integer(), sha256: Type.String(), received_at: Type.String() });
+const PartQuery = Type.Object({
+  sha256: Type.Optional(Type.String({ maxLength: 80 })),
+  crc32: Type.Optional(Type.String({ maxLength: 16 })),
+}, { additionalProperties: false });
+const PartReply = Type.Object({
+  number: Type.Integer(),
+  size: Type.Integer(),
+  sha256: Type.Union([Type.String(), Type.Null()]),
+  crc32: Type.Union([Type.String(), Type.Null()]),
+  received_at: Type.String(),
+});
 const UploadReply = Type.Object({
   upload_id: Type.String(),
   status: Type.String(),
@@ -25,11 +36,15 @@ const UploadReply = Type.Object({
   missing_parts: Type.Array(Type.Integer()),
 });
 
+function presentPart(p: UploadPart) {
+  return { number: p.number, size: p.size, sha256: p.sha256, crc32: p.crc32, received_at: p.receivedAt };
+}
+
 function presentUpload({ session, parts, missing }: UploadState) {
   return {
     upload_id: session.id, status: session.status, size: session.size, part_size: session.partSize, part_count: session.partCount,
     sha256: session.sha256, digest: session.digest, created_by: session.createdBy, created_at: session.createdAt, expires_at: session.expiresAt,
-    parts: parts.map((p) => ({ number: p.number, size: p.size, sha256: p.sha256, received_at: p.receivedAt })),
+    parts: parts.map(presentPart),
     missing_parts: missing,
   };
 }
@@ -85,15 +100,16 @@ export function blobRoutes(registry: Registry): FastifyPluginAsyncTypebox {
 
     app.put('/uploads/:id/parts/:number', {
       schema: {
-        summary: 'Send one part (any order, in parallel); `sha256` checks the part',
+        summary: 'Send one part (any order, in parallel); `sha256` and/or `crc32` (8 hex digits) check the part',
+        description: 'The server records each part\'s CRC-32, and its sha256 unless the part is checked by `crc32` alone (a cheaper pass on both sides; the whole sha256 is still checked at completion).',
         tags: ['blobs'],
         params: Type.Object({ id: Type.String({ maxLength: 64 }), number: Type.Integer({ minimum: 1, maximum: 10000 }) }),
-        querystring: Sha256Query,
+        querystring: PartQuery,
         response: replies({ 200: PartReply }),
       },
     }, async (request) => {
-      const part = await registry.blobs.putPart(request.actor, request.params.id, request.params.number, streamBody(request), request.query.sha256);
-      return { number: part.number, size: part.size, sha256: part.sha256, received_at: part.receivedAt };
+      const { sha256, crc32 } = request.query;
+      return presentPart(await registry.blobs.putPart(request.actor, request.params.id, request.params.number, streamBody(request), { sha256, crc32 }));
     });
 
     app.post('/uploads/:id/complete', {
