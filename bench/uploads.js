@@ -82,7 +82,7 @@ async function main() {
   };
   try {
     const single = await beside(() => measured(pid, async () => {
-      const blob = await client.uploadBlob(createReadStream(source, { highWaterMark: MiB }), { sha256: hex });
+      const blob = await client.uploadBlob(createReadStream(source, { highWaterMark: MiB }), { sha256: hex, size });
       if (blob.digest !== `sha256:${hex}`) throw new Error('wrong digest');
     }));
     row('upload, one request (hash + fsync)', single.seconds, single.peakMb, single.ddMbps);

@@ -142,6 +142,12 @@ describe.each(DIALECTS)('resumable uploads on $name', ({ name: dialect }) => {
     const s = await dev.startUpload({ size: 128 * KiB, part_size: 64 * KiB });
     await expectApiError(dev.uploadPart(s.upload_id, 1, (async function* () { for (let i = 0; i < 64; i++) yield randomBytes(16 * KiB); })()), 400, 'PART_SIZE_MISMATCH');
     expect((await dev.getUpload(s.upload_id)).missing_parts).toEqual([1, 2]);
+    // A stream that is not the size declared fails on the client, which goes on working.
+    const bytes = randomBytes(3000);
+    const stream = async function* () { yield bytes.subarray(0, 1000); yield bytes.subarray(1000); };
+    await expect(dev.uploadBlob(stream(), { size: 2000 })).rejects.toMatchObject({ code: 'ERR_HTTP_CONTENT_LENGTH_MISMATCH' });
+    await expect(dev.uploadBlob(stream(), { size: 4000 })).rejects.toMatchObject({ code: 'ERR_HTTP_CONTENT_LENGTH_MISMATCH' });
+    expect(await dev.uploadBlob(stream(), { size: 3000, sha256: sha(bytes) })).toEqual({ digest: `sha256:${sha(bytes)}`, size: 3000 });
   });
 
   it('keeps the parts of a session begun before parts had a CRC-32 across the upgrade', async () => {

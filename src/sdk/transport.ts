@@ -26,6 +26,22 @@ export interface ClientOptions {
 
 export type Query = object;
 
+interface SendOptions {
+  query?: Query;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent as it is, streamed. */
+  raw?: AsyncIterable<Uint8Array>;
+  /**
+   * The raw body's length, when known: sent as Content-Length from Node (a browser's fetch
+   * sets its own). Node's HTTP server takes a body of known length for much less CPU than a
+   * chunked one (a third less for a 1 GiB upload in 8 MiB parts).
+   */
+  rawLength?: number;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
 export class Transport {
   protected readonly base: string;
   private readonly token: string | undefined;
@@ -43,11 +59,11 @@ export class Transport {
   }
 
   // --- plumbing
-  async request<T>(method: string, path: string, options: { query?: Query; body?: unknown; raw?: AsyncIterable<Uint8Array>; headers?: Record<string, string> } = {}): Promise<T> {
+  async request<T>(method: string, path: string, options: SendOptions = {}): Promise<T> {
     return (await this.parse(await this.send(method, path, options))) as T;
   }
 
-  protected async send(method: string, path: string, options: { query?: Query; body?: unknown; raw?: AsyncIterable<Uint8Array>; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
+  protected async send(method: string, path: string, options: SendOptions = {}): Promise<Response> {
     const url = new URL(this.base + path);
     for (const [key, value] of Object.entries(options.query ?? {}) as [string, unknown][]) {
       if (value === undefined) continue;
@@ -63,7 +79,10 @@ export class Transport {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.body);
     }
-    if (options.raw && this.streamer) return sendStreamed(this.streamer, url, method, headers, options.raw, this.base, options.signal);
+    if (options.raw && this.streamer) {
+      if (options.rawLength !== undefined) headers['content-length'] = String(options.rawLength);
+      return sendStreamed(this.streamer, url, method, headers, options.raw, this.base, options.signal);
+    }
     try {
       // A streamed body goes with redirect: 'error': under any other mode Node's fetch clones the
       // request to be able to replay it, and the clone's unread copy of the stream keeps every
@@ -117,6 +136,7 @@ interface NodeHttp {
   request(url: URL, options: { method: string; headers: Record<string, string>; signal?: AbortSignal }): NodeRequest;
 }
 interface NodeRequest {
+  strictContentLength: boolean;
   write(chunk: Uint8Array): boolean;
   end(): void;
   destroy(err?: Error): void;
@@ -137,6 +157,8 @@ interface NodeResponse extends AsyncIterable<Uint8Array> {
  */
 async function sendStreamed(http: NodeHttp, url: URL, method: string, headers: Record<string, string>, body: AsyncIterable<Uint8Array>, base: string, signal?: AbortSignal): Promise<Response> {
   const request = (url.protocol === 'https:' ? node.https! : http).request(url, { method, headers, signal });
+  // A body that is not the length declared fails here, rather than desynchronise the connection.
+  request.strictContentLength = true;
   let answered = false;
   let closed = false;
   let wake: (() => void) | null = null;
@@ -159,11 +181,11 @@ async function sendStreamed(http: NodeHttp, url: URL, method: string, headers: R
       if (answered || closed) break;
       if (!request.write(chunk)) await new Promise<void>((resolve) => { wake = resolve; });
     }
+    request.end();
   } catch (err) {
     request.destroy(err as Error);
     throw err;
   }
-  request.end();
   let response: NodeResponse;
   try {
     response = await answer;
