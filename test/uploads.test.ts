@@ -135,6 +135,38 @@ describe.each(DIALECTS)('resumable uploads on $name', ({ name: dialect }) => {
     expect(Buffer.from(await dev.downloadBlob(blob.digest)).equals(bytes)).toBe(true);
   });
 
+  it('falls back to sha256 part checks against a server that does not know crc32', async () => {
+    // The registry behind a proxy that answers ?crc32= as a server from before it did: a 400
+    // from its strict query schema, before reading the body.
+    let refused = 0;
+    const proxy = http.createServer((req, res) => {
+      if (req.url?.includes('crc32=')) {
+        refused += 1;
+        res.writeHead(400, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ error: { code: 'VALIDATION_FAILED', message: 'querystring must NOT have additional properties' } }));
+        return;
+      }
+      const upstream = http.request(`${t.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((ready) => proxy.listen(0, '127.0.0.1', ready));
+    try {
+      const old = new ModelgateClient({ url: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, token: (dev as unknown as { token: string }).token });
+      const bytes = randomBytes(4 * 64 * KiB);
+      const blob = await old.uploadResumable({ size: bytes.length, sha256: sha(bytes), partSize: 64 * KiB, parallel: 2, readPart: async (start, end) => bytes.subarray(start, end) });
+      expect(blob.digest).toBe(`sha256:${sha(bytes)}`);
+      expect(refused).toBeGreaterThanOrEqual(1);
+      expect(refused).toBeLessThanOrEqual(2); // one per sender at most, then sha256 for the rest
+      const [session] = await t.sql('SELECT id FROM upload_sessions WHERE digest = ?', [blob.digest]) as { id: string }[];
+      expect((await dev.getUpload(session!.id)).parts.map((p) => p.sha256)).toEqual([1, 2, 3, 4].map((n) => sha(part(bytes, n, 64 * KiB))));
+    } finally {
+      await new Promise((closed) => proxy.close(closed));
+    }
+  });
+
   it('streams bodies from Node straight to the socket, and reports a server it cannot reach as UNREACHABLE', async () => {
     const nowhere = new ModelgateClient({ url: await closedPortUrl(), token: 'x' });
     await expect(nowhere.uploadBlob(randomBytes(10))).rejects.toMatchObject({ status: 0, code: 'UNREACHABLE', message: expect.stringMatching(/ECONNREFUSED/) });

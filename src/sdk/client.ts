@@ -151,7 +151,8 @@ export class ModelgateClient extends Transport {
    * the same sha256. `readPart(start, end, into)` returns the bytes [start, end); it may read
    * them into `into`, a buffer of the part size that the same sender hands it each time, and
    * return a view of it. Each part is sent with its own checksum (CRC-32 in Node, sha256 in a
-   * browser), and the server checks the whole digest before the blob exists.
+   * browser or to a server too old for CRC-32), and the server checks the whole digest before
+   * the blob exists.
    */
   async uploadResumable(input: {
     size: number;
@@ -173,8 +174,21 @@ export class ModelgateClient extends Transport {
         const end = Math.min(input.size, start + session.part_size);
         into ??= new Uint8Array(Math.min(session.part_size, input.size));
         const bytes = await input.readPart(start, end, into);
-        await this.uploadPart(session.upload_id, number, bytes, await partChecksum(bytes));
+        await sendPart(number, bytes);
         input.onProgress?.(bytes.length, false);
+      }
+    };
+    // A server from before parts could be checked by CRC-32 refuses the parameter (400, before
+    // it reads the body): from then on this upload checks its parts by sha256.
+    let crc32Refused = false;
+    const sendPart = async (number: number, bytes: Uint8Array) => {
+      const checksum = crc32Refused ? { sha256: await sha256Hex(bytes) } : await partChecksum(bytes);
+      try {
+        await this.uploadPart(session.upload_id, number, bytes, checksum);
+      } catch (err) {
+        if (!('crc32' in checksum) || !(err instanceof ApiError) || err.status !== 400 || err.code !== 'VALIDATION_FAILED') throw err;
+        crc32Refused = true;
+        await this.uploadPart(session.upload_id, number, bytes, { sha256: await sha256Hex(bytes) });
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, input.parallel ?? 4) }, worker));
