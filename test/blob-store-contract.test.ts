@@ -141,8 +141,19 @@ describe.each(backends)('BlobStore contract: $name', (backend) => {
     expect(first).toMatchObject({ size: partSize, sha256: null, crc32: crc32Hex(bytes.subarray(0, partSize)) });
     const second = await store.putPart(upload, 2, 333, chunks(bytes.subarray(partSize)));
     expect(second).toMatchObject({ sha256: digest(bytes.subarray(partSize)).slice(7), crc32: crc32Hex(bytes.subarray(partSize)) });
-    const info = await store.completeUpload(upload, [{ number: 1, etag: first.etag }, { number: 2, etag: second.etag }], { expectedDigest: digest(bytes), claim });
-    expect(info).toEqual({ digest: digest(bytes), size: bytes.length });
+    const parts = [{ number: 1, etag: first.etag }, { number: 2, etag: second.etag }];
+    const wrong = digest(Buffer.concat([bytes.subarray(0, partSize), randomBytes(333)]));
+    await expect(store.completeUpload(upload, parts, { expectedDigest: wrong, claim })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    expect(await store.stat(digest(bytes))).toBeNull();
+    await store.abortUpload(upload);
+    // The same bytes, their parts checked by CRC-32 alone, and the right digest: published.
+    const again = randomUUID();
+    const good: UploadHandle = { id: again, size: bytes.length, partSize, backendRef: await store.startUpload(again, bytes.length, partSize) };
+    const sent = [];
+    for (const [n, slice] of [[1, bytes.subarray(0, partSize)], [2, bytes.subarray(partSize)]] as const) {
+      sent.push({ number: n, etag: (await store.putPart(good, n, slice.length, chunks(slice), { sha256: false })).etag });
+    }
+    expect(await store.completeUpload(good, sent, { expectedDigest: digest(bytes), claim })).toEqual({ digest: digest(bytes), size: bytes.length });
   });
 
   it('refuses to publish a session whose bytes do not match the declared digest', async () => {

@@ -180,6 +180,12 @@ describe.each(DIALECTS)('resumable uploads on $name', ({ name: dialect }) => {
     await expect(dev.uploadBlob(stream(), { size: 2000 })).rejects.toMatchObject({ code: 'ERR_HTTP_CONTENT_LENGTH_MISMATCH' });
     await expect(dev.uploadBlob(stream(), { size: 4000 })).rejects.toMatchObject({ code: 'ERR_HTTP_CONTENT_LENGTH_MISMATCH' });
     expect(await dev.uploadBlob(stream(), { size: 3000, sha256: sha(bytes) })).toEqual({ digest: `sha256:${sha(bytes)}`, size: 3000 });
+    // A stream of declared length that the server refuses before reading it gets the refusal, not a length error.
+    const viewer = await t.as('viewer');
+    const slow = async function* () { yield bytes.subarray(0, 1000); await new Promise((resolve) => setTimeout(resolve, 300)); yield bytes.subarray(1000); };
+    await expectApiError(viewer.uploadBlob(slow(), { size: 3000 }), 403, 'ROLE_REQUIRED');
+    await expectApiError(dev.uploadBlob(stream(), { size: 3000, sha256: sha(randomBytes(3)) }), 422, 'DIGEST_MISMATCH');
+    expect((await dev.uploadBlob(stream(), { size: 3000 })).size).toBe(3000);
   });
 
   it('keeps the parts of a session begun before parts had a CRC-32 across the upgrade', async () => {

@@ -33,8 +33,8 @@ interface SendOptions {
   /** Sent as it is, streamed. */
   raw?: AsyncIterable<Uint8Array>;
   /**
-   * The raw body's length, when known: sent as Content-Length from Node (a browser's fetch
-   * sets its own). Node's HTTP server takes a body of known length for much less CPU than a
+   * The raw body's length, when known: sent as Content-Length when the body goes through
+   * node:http (fetch sets its own for a body it can measure, and streams the rest chunked). Node's HTTP server takes a body of known length for much less CPU than a
    * chunked one (a third less for a 1 GiB upload in 8 MiB parts).
    */
   rawLength?: number;
@@ -137,6 +137,7 @@ interface NodeHttp {
 }
 interface NodeRequest {
   strictContentLength: boolean;
+  setTimeout(ms: number, onTimeout: () => void): unknown;
   write(chunk: Uint8Array): boolean;
   end(): void;
   destroy(err?: Error): void;
@@ -147,8 +148,12 @@ interface NodeRequest {
 }
 interface NodeResponse extends AsyncIterable<Uint8Array> {
   statusCode?: number;
+  statusMessage?: string;
   headers: Record<string, string | string[] | undefined>;
 }
+
+/** How long a streamed request may see no progress at all (undici's header and body timeouts). */
+const IDLE_TIMEOUT_MS = 300_000;
 
 /**
  * Sends a streamed body with node:http: each chunk goes to the socket as it is. (Node's fetch
@@ -175,28 +180,33 @@ async function sendStreamed(http: NodeHttp, url: URL, method: string, headers: R
   request.on('drain', wakeUp);
   request.once('close', () => { closed = true; wakeUp(); });
   const unreachable = (err: unknown) => new ApiError(0, 'UNREACHABLE', `cannot reach ${base}: ${(err as { code?: string }).code ?? (err as Error).message}`);
+  // As undici does: a server silent this long (no answer, no room for more body) is given up on.
+  request.setTimeout(IDLE_TIMEOUT_MS, () => request.destroy(Object.assign(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
+  let sent = false;
   try {
     // A server that answers before the whole body arrived (a refusal) is not sent the rest.
     for await (const chunk of body) {
       if (answered || closed) break;
       if (!request.write(chunk)) await new Promise<void>((resolve) => { wake = resolve; });
     }
-    request.end();
+    if (!answered && !closed) {
+      request.end();
+      sent = true;
+    }
   } catch (err) {
     request.destroy(err as Error);
     throw err;
   }
   let response: NodeResponse;
-  try {
-    response = await answer;
-  } catch (err) {
-    throw unreachable(err);
-  }
   const chunks: Uint8Array[] = [];
   try {
+    response = await answer;
     for await (const chunk of response) chunks.push(chunk);
   } catch (err) {
     throw unreachable(err);
+  } finally {
+    // Half a body was sent: the connection is out of step and is not kept.
+    if (!sent) request.destroy();
   }
   const status = response.statusCode ?? 502;
   const replyHeaders = new Headers();
@@ -204,7 +214,8 @@ async function sendStreamed(http: NodeHttp, url: URL, method: string, headers: R
     for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) replyHeaders.append(name, one);
   }
   const empty = status === 204 || status === 205 || status === 304;
-  return new Response(empty ? null : await new Blob(chunks as Uint8Array<ArrayBuffer>[]).arrayBuffer(), { status, headers: replyHeaders });
+  const init = { status, statusText: response.statusMessage ?? '', headers: replyHeaders };
+  return new Response(empty ? null : await new Blob(chunks as Uint8Array<ArrayBuffer>[]).arrayBuffer(), init);
 }
 
 /** Node's hashing where there is one (it reads the bytes in place); Web Crypto, which copies them first, elsewhere. */
@@ -216,7 +227,7 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 
 /**
  * The cheapest checksum the server accepts for an upload part: its CRC-32 where the runtime
- * computes one natively (a quarter of a sha256 pass), its sha256 otherwise. Either way the
+ * computes one natively (about a third of a sha256 pass), its sha256 otherwise. Either way the
  * server checks the whole sha256 at completion.
  */
 export async function partChecksum(bytes: Uint8Array): Promise<{ crc32: string } | { sha256: string }> {

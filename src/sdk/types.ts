@@ -195,8 +195,8 @@ export interface UploadPart {
   size: number;
   /** Null for a part sent with a `crc32` check alone. */
   sha256: string | null;
-  /** Null for a part recorded by a server from before parts had one. */
-  crc32: string | null;
+  /** Null (absent from a server that does not know CRC-32 parts) for a part recorded without one. */
+  crc32?: string | null;
   received_at: string;
 }
 

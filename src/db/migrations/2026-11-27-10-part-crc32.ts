@@ -13,7 +13,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     await db.schema.alterTable('upload_parts').addColumn('crc32', 'varchar(8)').execute();
     return;
   }
-  // SQLite cannot drop a NOT NULL: the table is rebuilt, inside the migration's transaction.
+  // SQLite cannot drop a NOT NULL: the table is rebuilt, in a transaction of its own (Kysely
+  // runs SQLite migrations outside one), so a crash half-way leaves the table as it was.
+  await db.transaction().execute(async (trx) => rebuildSqlite(trx));
+}
+
+async function rebuildSqlite(db: Kysely<any>): Promise<void> {
   await db.schema.createTable('upload_parts_next')
     .addColumn('upload_id', 'varchar(36)', (c) => c.notNull().references('upload_sessions.id'))
     .addColumn('number', 'integer', (c) => c.notNull())
