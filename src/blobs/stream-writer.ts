@@ -9,7 +9,7 @@ import { crc32 } from 'node:zlib';
 
 const WRITE_SIZE = 1 << 20;
 
-/** Which checksums to compute as the bytes go by: a sha256 pass costs about 4x a CRC-32 one. */
+/** Which checksums to compute as the bytes go by: a sha256 pass costs about 3x a CRC-32 one. */
 export interface Checksums {
   sha256: boolean;
   crc32: boolean;
