@@ -63,7 +63,7 @@ export class FsBlobStore implements BlobStore {
     const file = await open(tmp, 'wx', 0o644);
     let kept = false;
     try {
-      const { size, hash } = await writeHashed(file, body, 0, options.maxBytes, () => errors.tooLarge(options.maxBytes));
+      const { size, hash } = await writeHashed(file, body, { maxBytes: options.maxBytes, tooLong: () => errors.tooLarge(options.maxBytes), durable: true });
       const digest = `sha256:${hash.digest('hex')}`;
       if (options.expectedDigest !== undefined && options.expectedDigest !== digest) {
         throw errors.digestMismatch(options.expectedDigest, digest);
@@ -146,9 +146,10 @@ export class FsBlobStore implements BlobStore {
         });
       }
       try {
-        const tooLong = () => errors.partSize(number, expectedSize);
-        const checksums = { sha256: options.sha256, crc32: true };
-        const { size, hash, crc32 } = await writeChecked(file, body, (number - 1) * upload.partSize, expectedSize, tooLong, checksums, lease.check);
+        const { size, hash, crc32 } = await writeChecked(file, body, {
+          position: (number - 1) * upload.partSize, maxBytes: expectedSize, tooLong: () => errors.partSize(number, expectedSize),
+          checksums: { sha256: options.sha256, crc32: true }, mayWrite: lease.check, durable: true,
+        });
         if (size !== expectedSize) throw errors.partSize(number, expectedSize, size);
         await file.datasync();
         written = true;

@@ -71,7 +71,7 @@ export class S3BlobStore implements BlobStore {
     const spool = join(this.options.spoolDir, `${randomUUID()}.part`);
     const file = await open(spool, 'wx', 0o600);
     try {
-      const { size, hash } = await writeHashed(file, body, 0, options.maxBytes, () => errors.tooLarge(options.maxBytes));
+      const { size, hash } = await writeHashed(file, body, { maxBytes: options.maxBytes, tooLong: () => errors.tooLarge(options.maxBytes), durable: false });
       await file.close();
       const digest = `sha256:${hash.digest('hex')}`;
       if (options.expectedDigest !== undefined && options.expectedDigest !== digest) throw errors.digestMismatch(options.expectedDigest, digest);
@@ -140,7 +140,7 @@ export class S3BlobStore implements BlobStore {
     const file = await open(spool, 'wx', 0o600);
     try {
       const tooLong = () => errors.partSize(number, expectedSize);
-      const { size, hash, crc32 } = await writeChecked(file, body, 0, expectedSize, tooLong, { sha256: options.sha256, crc32: true });
+      const { size, hash, crc32 } = await writeChecked(file, body, { position: 0, maxBytes: expectedSize, tooLong, checksums: { sha256: options.sha256, crc32: true }, durable: false });
       await file.close();
       if (size !== expectedSize) throw errors.partSize(number, expectedSize, size);
       const sent = await this.client.send(new UploadPartCommand({
