@@ -174,6 +174,8 @@ export interface UploadRepository {
   /** Forgets a part (before its bytes are rewritten). */
   deletePart(uploadId: string, number: number): Promise<void>;
   parts(uploadId: string): Promise<UploadPart[]>;
+  /** One part, without reading the others (a session may have 10,000). */
+  part(uploadId: string, number: number): Promise<UploadPart | null>;
   /** Open sessions past their expiry. */
   expired(now: string, limit: number): Promise<UploadSession[]>;
   /** Whether a session with this id exists in any state. */

@@ -112,7 +112,7 @@ export class BlobService {
     const expectedSize = number < session.partCount ? session.partSize : session.size - (session.partCount - 1) * session.partSize;
     // The part is forgotten before its bytes are rewritten: a resend that fails leaves it missing, never stale.
     // (A first send has nothing to forget, and skips that commit: the disk's fsync rate bounds commits.)
-    const previous = (await this.deps.uow.read.uploads.parts(id)).find((p) => p.number === number);
+    const previous = await this.deps.uow.read.uploads.part(id, number);
     if (previous) await this.deps.uow.transaction((repos) => repos.uploads.deletePart(id, number));
     let stored;
     try {

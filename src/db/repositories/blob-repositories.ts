@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { BlobRecord, BlobRecordRepository, UploadPart, UploadRepository, UploadSession, UploadStatus } from '../../core/ports.js';
-import type { BlobsTable, Database, UploadSessionsTable } from '../schema.js';
+import type { BlobsTable, Database, UploadPartsTable, UploadSessionsTable } from '../schema.js';
 
 const BATCH = 500;
 
@@ -193,7 +193,12 @@ export class KyselyUploadRepository implements UploadRepository {
 
   async parts(uploadId: string): Promise<UploadPart[]> {
     const rows = await this.db.selectFrom('upload_parts').selectAll().where('upload_id', '=', uploadId).orderBy('number').execute();
-    return rows.map((r) => ({ number: r.number, size: Number(r.size), sha256: r.sha256, crc32: r.crc32, etag: r.etag, receivedAt: r.received_at }));
+    return rows.map(toPart);
+  }
+
+  async part(uploadId: string, number: number): Promise<UploadPart | null> {
+    const row = await this.db.selectFrom('upload_parts').selectAll().where('upload_id', '=', uploadId).where('number', '=', number).executeTakeFirst();
+    return row ? toPart(row) : null;
   }
 
   async expired(now: string, limit: number): Promise<UploadSession[]> {
@@ -214,6 +219,10 @@ export class KyselyUploadRepository implements UploadRepository {
 
 function toRecord(r: BlobsTable): BlobRecord {
   return { digest: r.digest, size: Number(r.size), state: r.state as BlobRecord['state'], refGen: Number(r.ref_gen), createdAt: r.created_at, touchedAt: r.touched_at };
+}
+
+function toPart(r: UploadPartsTable): UploadPart {
+  return { number: r.number, size: Number(r.size), sha256: r.sha256, crc32: r.crc32, etag: r.etag, receivedAt: r.received_at };
 }
 
 function toSession(r: UploadSessionsTable): UploadSession {
