@@ -275,7 +275,13 @@ export interface Repositories {
 
 /** Runs a unit of work: everything written inside `transaction` commits together or not at all. */
 export interface UnitOfWork {
-  transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * `aside`: the commit may be made durable beside the event loop (SQLite: its WAL synced on
+   * a worker thread). The promise still settles only once the commit is on disk, but readers
+   * may see it a moment before. Only for records nothing durable builds on until a later
+   * commit without `aside`, which makes every earlier one durable too (an upload's parts).
+   */
+  transaction<T>(work: (repos: Repositories) => Promise<T>, options?: { aside?: boolean }): Promise<T>;
   /** Repositories outside any transaction, for reads. */
   readonly read: Repositories;
   /**

@@ -14,13 +14,28 @@
  * Units run strictly in sequence, exactly as they would one transaction after another, so the
  * audit chain's head lock and each unit's reads behave as before: a unit sees the units before
  * it in the batch, as it would have seen their commits.
+ *
+ * A unit may ask for its commit's fsync to run beside the event loop (`aside`): such units are
+ * committed together with `synchronous = NORMAL`, which writes the WAL without syncing it, and
+ * then the WAL is fdatasynced on libuv's threadpool while the next batch goes on. They still
+ * settle only once that sync returned, so a success still means "on disk"; but readers may see
+ * the rows a moment before they are durable. That suits records nothing else builds on before
+ * a later commit that is fully synced (an upload's parts: a completion's own commit syncs the
+ * WAL, and with it every frame written before). The WAL is one file written in order, so a
+ * sync that starts after a commit returned covers it. A failed sync fails the units waiting for
+ * it, though their rows stay committed (a part sent again replaces its row), and from then on
+ * every commit syncs itself. If the safety level cannot be set back to FULL after an aside
+ * batch, every unit fails from then on rather than commit unsynced.
  */
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import type { Database } from './schema.js';
 
 interface Unit {
   work: (trx: Kysely<Database>) => Promise<unknown>;
+  aside: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -39,12 +54,30 @@ const MAX_BATCH = 200;
 export class GroupCommitter {
   private readonly queue: Unit[] = [];
   private draining = false;
+  /** The WAL's path as SQLite resolved it; null without one (an in-memory database). */
+  private readonly walPath: string | null;
+  private readonly syncFile: (wal: FileHandle) => Promise<void>;
+  private wal: Promise<FileHandle> | null = null;
+  private syncing: Promise<void> | null = null;
+  private syncAgain: Promise<void> | null = null;
+  /** Set once a WAL sync failed, or on close: from then on every commit syncs in the commit. */
+  private asideOff = false;
+  /** Set if the safety level could not be put back to FULL: every unit fails from then on. */
+  private failed: Error | null = null;
 
-  constructor(private readonly db: Kysely<Database>, private readonly writer: SQLite.Database) {}
+  /** `sync`: how the WAL file is synced (tests hold it to watch what waits for it). */
+  constructor(private readonly db: Kysely<Database>, private readonly writer: SQLite.Database, options: { sync?: (wal: FileHandle) => Promise<void> } = {}) {
+    const main = (writer.pragma('database_list') as Array<{ name: string; file: string }>).find((d) => d.name === 'main');
+    const wal = !writer.memory && writer.pragma('journal_mode', { simple: true }) === 'wal' && main?.file;
+    this.walPath = wal ? `${main!.file}-wal` : null;
+    this.syncFile = options.sync ?? ((handle) => handle.datasync());
+  }
 
-  run<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  /** `aside`: see the header; ignored without a WAL file (the commit is then fully synced). */
+  run<T>(work: (trx: Kysely<Database>) => Promise<T>, options: { aside?: boolean } = {}): Promise<T> {
+    if (this.failed) return Promise.reject(this.failed);
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ work, aside: (options.aside ?? false) && this.walPath !== null, resolve: resolve as (value: unknown) => void, reject });
       if (!this.draining) void this.drain();
     });
   }
@@ -61,6 +94,7 @@ export class GroupCommitter {
           // The connection could not even be acquired: fail what is queued rather than hang.
           for (const unit of this.queue.splice(0)) unit.reject(err);
         });
+        if (this.failed) for (const unit of this.queue.splice(0)) unit.reject(this.failed);
       }
     } finally {
       this.draining = false;
@@ -68,15 +102,43 @@ export class GroupCommitter {
   }
 
   private async batch(conn: Kysely<Database>): Promise<void> {
+    // A batch led by an `aside` unit takes only those; any other batch is fully synced and
+    // may take them too.
+    const aside = this.queue[0]!.aside && !this.asideOff;
+    if (aside) this.writer.pragma('synchronous = NORMAL');
+    try {
+      await this.units(conn, aside);
+    } finally {
+      if (aside) this.restoreFull();
+    }
+  }
+
+  /** Back to `synchronous = FULL`, or no commit at all: never a governance change left unsynced. */
+  private restoreFull(): void {
+    // SQLite refuses to change the safety level inside a transaction: end one left open.
+    if (this.writer.inTransaction) {
+      try {
+        this.writer.exec('rollback');
+      } catch { /* checked below */ }
+    }
+    try {
+      this.writer.pragma('synchronous = FULL');
+    } catch { /* checked below */ }
+    if (this.writer.pragma('synchronous', { simple: true }) !== 2) {
+      this.failed = new Error('the SQLite write connection could not be set back to synchronous = FULL; restart the server');
+    }
+  }
+
+  private async units(conn: Kysely<Database>, aside: boolean): Promise<void> {
     await conn.executeQuery(BEGIN);
     const done: { unit: Unit; value: unknown }[] = [];
     let broken: unknown = null;
     let taken = 0;
-    while (taken < MAX_BATCH && this.queue.length > 0) {
+    while (taken < MAX_BATCH && this.queue.length > 0 && (!aside || this.queue[0]!.aside)) {
       const unit = this.queue.shift()!;
       taken += 1;
-      await conn.executeQuery(SAVEPOINT);
       try {
+        await conn.executeQuery(SAVEPOINT);
         const value = await unit.work(conn);
         await conn.executeQuery(RELEASE);
         done.push({ unit, value });
@@ -107,6 +169,49 @@ export class GroupCommitter {
       for (const { unit } of done) unit.reject(broken);
       return;
     }
-    for (const { unit, value } of done) unit.resolve(value);
+    if (!aside) {
+      for (const { unit, value } of done) unit.resolve(value);
+      return;
+    }
+    // Not awaited: the next batch runs while the WAL is synced.
+    this.syncWal().then(
+      () => { for (const { unit, value } of done) unit.resolve(value); },
+      (err: unknown) => { for (const { unit } of done) unit.reject(err); },
+    );
+  }
+
+  /** Syncs the WAL as it is now: joins a sync only if it has not started yet. */
+  private syncWal(): Promise<void> {
+    if (this.syncing === null) {
+      this.syncing = this.datasyncWal().finally(() => { this.syncing = null; });
+      return this.syncing;
+    }
+    // The sync under way may have begun before this commit's frames were written: one more.
+    this.syncAgain ??= this.syncing.catch(() => undefined).then(() => {
+      this.syncAgain = null;
+      return this.syncWal();
+    });
+    return this.syncAgain;
+  }
+
+  private async datasyncWal(): Promise<void> {
+    this.wal ??= open(this.walPath!, 'r');
+    try {
+      await this.syncFile(await this.wal);
+    } catch (err) {
+      // The units waiting fail (their rows stay committed: a part sent again replaces its row),
+      // and later ones sync in their own commit, where SQLite reports what is wrong.
+      this.asideOff = true;
+      throw err;
+    }
+  }
+
+  /** Waits for the WAL syncs under way, then closes the handle kept for them. */
+  async close(): Promise<void> {
+    this.asideOff = true;
+    while (this.syncing || this.syncAgain) await (this.syncAgain ?? this.syncing)!.catch(() => undefined);
+    const wal = this.wal;
+    this.wal = null;
+    await wal?.then((handle) => handle.close(), () => undefined);
   }
 }

@@ -56,6 +56,14 @@ export class KyselyUnitOfWork implements UnitOfWork {
 
   constructor(private readonly handle: DbHandle) {
     this.group = handle.writer ? new GroupCommitter(handle.db, handle.writer) : null;
+    if (this.group) {
+      const group = this.group;
+      const closeDb = handle.close;
+      handle.close = async () => {
+        await group.close();
+        await closeDb();
+      };
+    }
     const read = repositories(handle.db, handle.capabilities);
     const hot: HotReads | null = handle.reader ? sqliteHotReads(handle.reader, handle.writes!, handle.db, handle.capabilities)
       : handle.pool ? postgresHotReads(handle.pool, handle.db, handle.capabilities) : null;
@@ -75,9 +83,9 @@ export class KyselyUnitOfWork implements UnitOfWork {
     return this.memo ? this.memo(key, load, notBefore) : load();
   }
 
-  async transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (repos: Repositories) => Promise<T>, options: { aside?: boolean } = {}): Promise<T> {
     try {
-      if (this.group) return await this.group.run((trx) => work(repositories(trx, this.handle.capabilities)));
+      if (this.group) return await this.group.run((trx) => work(repositories(trx, this.handle.capabilities)), options);
       return await this.handle.db.transaction().execute((trx) => work(repositories(trx, this.handle.capabilities)));
     } catch (err) {
       throw translateDbError(err);

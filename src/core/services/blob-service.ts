@@ -128,7 +128,9 @@ export class BlobService {
     if (expected.sha256 !== undefined && expected.sha256 !== stored.sha256) throw errors.partDigest(number, 'sha256', expected.sha256, stored.sha256!);
     if (expected.crc32 !== undefined && expected.crc32 !== stored.crc32) throw errors.partDigest(number, 'crc32', expected.crc32, stored.crc32);
     const part: UploadPart = { number, size: stored.size, sha256: stored.sha256, crc32: stored.crc32, etag: stored.etag, receivedAt: this.deps.clock.now() };
-    await this.deps.uow.transaction((repos) => repos.uploads.putPart(id, part));
+    // Its fsync off the event loop: nothing durable builds on a part before the completion's
+    // own commit, which syncs every earlier one with it.
+    await this.deps.uow.transaction((repos) => repos.uploads.putPart(id, part), { aside: true });
     return part;
   }
 
