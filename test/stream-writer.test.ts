@@ -30,24 +30,44 @@ function chunked(bytes: Buffer) {
   };
 }
 
-/** The real file handle, with each datasync noted (how many bytes had arrived) or made to fail. */
+/**
+ * The real file handle, with each datasync noted (how many bytes had arrived) or made to fail,
+ * and the writes and syncs under way counted.
+ */
 function watched(file: FileHandle, failing?: Error) {
   const syncs: number[] = [];
+  const busy = { writes: 0, syncs: 0, mostSyncs: 0 };
   let arrived = () => 0;
   const handle = new Proxy(file, {
     get(target, key) {
       if (key === 'datasync') {
         return async () => {
           syncs.push(arrived());
-          if (failing) throw failing;
-          return target.datasync();
+          busy.syncs += 1;
+          busy.mostSyncs = Math.max(busy.mostSyncs, busy.syncs);
+          try {
+            await target.datasync();
+            if (failing) throw failing;
+          } finally {
+            busy.syncs -= 1;
+          }
+        };
+      }
+      if (key === 'writev') {
+        return async (...args: Parameters<FileHandle['writev']>) => {
+          busy.writes += 1;
+          try {
+            return await target.writev(...args);
+          } finally {
+            busy.writes -= 1;
+          }
         };
       }
       const value = Reflect.get(target, key, target) as unknown;
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { handle, syncs, track: (sent: () => number) => { arrived = sent; } };
+  return { handle, syncs, busy, track: (sent: () => number) => { arrived = sent; } };
 }
 
 describe('writeChecked', () => {
@@ -56,7 +76,7 @@ describe('writeChecked', () => {
     const path = join(dir, 'blob');
     const file = await open(path, 'w');
     const body = chunked(bytes);
-    const { handle, syncs, track } = watched(file);
+    const { handle, syncs, busy, track } = watched(file);
     track(body.sent);
     const written = await writeChecked(handle, body, {
       position: 0, maxBytes: bytes.length, tooLong: () => new Error('too long'), checksums: { sha256: true, crc32: true }, durable: true,
@@ -66,9 +86,10 @@ describe('writeChecked', () => {
     expect(written.hash!.digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
     expect(written.crc32).toBe((crc32(bytes) >>> 0).toString(16).padStart(8, '0'));
     expect((await readFile(path)).equals(bytes)).toBe(true);
-    // Every 32 MiB, one at a time, and all of them before the last byte arrived.
+    // Every 32 MiB at most, one at a time, and all of them before the last byte arrived.
     expect(syncs.length).toBeGreaterThanOrEqual(1);
     expect(syncs.length).toBeLessThanOrEqual(2);
+    expect(busy.mostSyncs).toBe(1);
     for (const at of syncs) expect(at).toBeLessThan(bytes.length);
   });
 
@@ -94,6 +115,35 @@ describe('writeChecked', () => {
     await expect(writing).rejects.toBe(eio);
     await file.close();
     expect(syncs.length).toBe(1);
+  });
+
+  it('fails the write when the write-back begun by its last write fails', async () => {
+    const bytes = randomBytes(32 * MiB);
+    const file = await open(join(dir, 'blob'), 'w');
+    const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    const { handle, syncs } = watched(file, eio);
+    const writing = writeChecked(handle, chunked(bytes), {
+      position: 0, maxBytes: bytes.length, tooLong: () => new Error('too long'), checksums: { sha256: true, crc32: false }, durable: true,
+    });
+    await expect(writing).rejects.toBe(eio);
+    await file.close();
+    expect(syncs.length).toBe(1);
+  });
+
+  it('leaves nothing writing to the file once a body that broke off has failed it', async () => {
+    const file = await open(join(dir, 'blob'), 'w');
+    const { handle, busy } = watched(file);
+    const reset = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    const broken = (async function* () {
+      for (let i = 0; i < 40; i++) yield randomBytes(MiB);
+      throw reset;
+    })();
+    const writing = writeChecked(handle, broken, {
+      position: 0, maxBytes: 100 * MiB, tooLong: () => new Error('too long'), checksums: { sha256: true, crc32: false }, durable: true,
+    });
+    await expect(writing).rejects.toBe(reset);
+    expect(busy).toMatchObject({ writes: 0, syncs: 0 });
+    await file.close();
   });
 
   it('stops at the first byte past the limit, after any write-back under way', async () => {

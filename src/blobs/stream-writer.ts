@@ -83,20 +83,24 @@ export async function writeChecked(file: FileHandle, body: AsyncIterable<Uint8Ar
     }
   };
 
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      await inFlight.catch(() => {});
-      await writingBack;
-      throw tooLong();
+  try {
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > maxBytes) throw tooLong();
+      hash?.update(chunk);
+      if (checksums.crc32) crc = crc32(chunk, crc);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= WRITE_SIZE) await flush();
     }
-    hash?.update(chunk);
-    if (checksums.crc32) crc = crc32(chunk, crc);
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (pendingBytes >= WRITE_SIZE) await flush();
+    if (pendingBytes > 0) await flush();
+  } catch (err) {
+    // Whatever stopped it (the body broke off, too many bytes, a failed write), nothing is
+    // left writing to the file when the caller closes it.
+    await inFlight.catch(() => {});
+    await writingBack;
+    throw err;
   }
-  if (pendingBytes > 0) await flush();
   await inFlight;
   await writingBack;
   if (writeBackFailure !== null) throw writeBackFailure;
