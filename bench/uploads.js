@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // Artifact throughput: a 1 GiB file uploaded in one request and as a resumable session of
 // parallel parts, and downloaded, each next to `dd conv=fsync` copying the same file on the
-// same disk in the same run (the baseline). The server hashes and fsyncs everything it
+// same disk in the same run (the baseline), and against the bare stack (Fastify and node:http
+// storing one upload with sha256 and fsync). The server hashes and fsyncs everything it
 // stores. Also samples the server's RSS to show memory stays flat whatever the size.
 // Usage: node bench/uploads.js [--size-mib 1024] [--dir /path/on/the/disk/to/measure]
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { ModelgateClient } from '../dist/sdk/client.js';
 import { spawnServer, stopServer } from './lib.js';
@@ -47,27 +50,46 @@ async function main() {
   for await (const chunk of createReadStream(source, { highWaterMark: 4 * MiB })) hash.update(chunk);
   const hex = hash.digest('hex');
 
-  // Baseline: dd copying the same (cached) file onto the same disk with fsync at the end, run
-  // right before and right after each figure (this disk's speed drifts by 2x within minutes).
-  // Dirty pages of whatever ran before are flushed first, so no figure pays for another's
-  // writeback (the first dd used to pay for writing the 1 GiB source file: half speed).
+  // The baseline: dd copying the same (cached) file onto the same disk with fsync at the end,
+  // right before and right after each figure. Every timed write, dd's or a server's, starts
+  // in the same state: what ran before is synced, and the bytes the previous timed write left
+  // were just deleted (or a spare file of the same size was). That matters on a disk whose
+  // speed depends on where the bytes land: on this machine's virtual disk (ext4, `discard`) a
+  // write into space just freed ran at 800-1,100 MiB/s and one into space not written lately
+  // at 350-390, so a baseline and a figure that got different space were not comparable.
   const settle = () => execFileSync('sync');
-  const dd = async () => {
+  const spares = [];
+  for (let i = 0; i < 2; i++) {
+    spares.push(join(root, `spare-${i}`));
+    execFileSync('dd', [`if=${source}`, `of=${spares[i]}`, 'bs=1M', 'conv=fsync'], { stdio: 'ignore' });
+  }
+  const freeSpare = async () => {
+    await rm(spares.pop());
     settle();
+  };
+  await freeSpare();
+  const dd = async () => {
     const ddStart = process.hrtime.bigint();
     execFileSync('dd', [`if=${source}`, `of=${join(root, 'dd-copy')}`, 'bs=1M', 'conv=fsync'], { stdio: 'ignore' });
     const seconds = Number(process.hrtime.bigint() - ddStart) / 1e9;
     await rm(join(root, 'dd-copy'));
+    settle();
     return seconds;
   };
-  const beside = async (work) => {
+  /** dd, the work, `free` (deletes what the work wrote, or a spare, and syncs), dd again. */
+  const beside = async (work, free) => {
     const before = await dd();
-    settle();
     const result = await work();
+    await free();
     const after = await dd();
     return { ...result, ddMbps: (2 * size) / MiB / (before + after) };
   };
 
+  // The stack's own floor: a bare Fastify route streaming the body to a file with sha256 and
+  // fsync, sent the file by a bare node:http client.
+  const sink = join(root, 'sink');
+  await mkdir(sink);
+  const bare = await spawnServer(['bench/bare-server.js', '--sink-dir', sink]);
   const dataDir = join(root, 'data');
   await mkdir(dataDir);
   const server = await spawnServer(['bin/modelgate.js', 'serve', '--port', '0', '--data-dir', dataDir, '--gc-interval', '0', '--rate-limit', '0']);
@@ -76,20 +98,38 @@ async function main() {
   const pid = server.child.pid;
   const idleMb = await rssMb(pid);
   const rows = [];
-  const row = (name, seconds, peakMb, baseline) => {
-    const mbps = size / MiB / seconds;
-    rows.push({ measurement: name, mib_per_s: Math.round(mbps), dd_mib_per_s: Math.round(baseline), ratio: +(mbps / baseline).toFixed(2), peak_rss_growth_mb: Math.round(peakMb - idleMb) });
+  let stackMbps;
+  const row = (name, result, idle) => {
+    const mbps = size / MiB / result.seconds;
+    stackMbps ??= mbps;
+    rows.push({
+      measurement: name, mib_per_s: Math.round(mbps), dd_mib_per_s: Math.round(result.ddMbps), ratio: +(mbps / result.ddMbps).toFixed(2),
+      stack_ratio: +(mbps / stackMbps).toFixed(2), peak_rss_growth_mb: Math.round(result.peakMb - idle),
+    });
   };
   try {
+    const bareIdle = await rssMb(bare.child.pid);
+    const stack = await beside(() => measured(bare.child.pid, async () => {
+      const answer = await sendFile(`${bare.url}/sink`, source, size);
+      if (answer.sha256 !== hex) throw new Error('wrong digest from the bare server');
+    }), async () => {
+      await rm(sink, { recursive: true });
+      settle();
+    });
+    row('bare stack: Fastify + node:http, one request (hash + fsync)', stack, bareIdle);
+
+    const forgetBlob = async () => {
+      await rm(join(dataDir, 'blobs', 'sha256'), { recursive: true, force: true });
+      await mkdir(join(dataDir, 'blobs', 'sha256'));
+      await client.collectGarbage({ grace_seconds: 0 }); // forget the blob record too
+      settle();
+    };
     const single = await beside(() => measured(pid, async () => {
       const blob = await client.uploadBlob(createReadStream(source, { highWaterMark: MiB }), { sha256: hex, size });
       if (blob.digest !== `sha256:${hex}`) throw new Error('wrong digest');
-    }));
-    row('upload, one request (hash + fsync)', single.seconds, single.peakMb, single.ddMbps);
+    }), forgetBlob);
+    row('upload, one request (hash + fsync)', single, idleMb);
 
-    await rm(join(dataDir, 'blobs', 'sha256'), { recursive: true, force: true });
-    await mkdir(join(dataDir, 'blobs', 'sha256'));
-    await client.collectGarbage({ grace_seconds: 0 }); // forget the blob record too
     const handle = await open(source, 'r');
     const parts = await beside(() => measured(pid, async () => {
       await client.uploadResumable({
@@ -101,25 +141,40 @@ async function main() {
           return buffer;
         },
       });
-    }));
+    }), freeSpare); // the blob stays, for the download
     await handle.close();
-    row('upload, resumable session, 4 parallel 8 MiB parts', parts.seconds, parts.peakMb, parts.ddMbps);
+    row('upload, resumable session, 4 parallel 8 MiB parts', parts, idleMb);
 
     const download = await beside(() => measured(pid, async () => {
       const response = await client.openBlob(`sha256:${hex}`);
       const check = createHash('sha256');
       for await (const chunk of response.body) check.update(chunk);
       if (check.digest('hex') !== hex) throw new Error('download digest mismatch');
-    }));
-    row('download, streamed and verified by the client', download.seconds, download.peakMb, download.ddMbps);
+    }), async () => settle());
+    row('download, streamed and verified by the client', download, idleMb);
   } finally {
     await stopServer(server);
+    await stopServer(bare);
     await rm(root, { recursive: true, force: true });
   }
-  console.log(`\nartifact throughput: ${size / MiB} MiB file, each next to dd conv=fsync run just before and after it; server idle RSS ${Math.round(idleMb)} MB`);
+  console.log(`\nartifact throughput: ${size / MiB} MiB file, each next to dd conv=fsync run just before and after it (ratio), and against the bare stack's one-request upload (stack_ratio); server idle RSS ${Math.round(idleMb)} MB`);
   console.table(rows);
   await mkdir('bench/results', { recursive: true });
   await writeFile('bench/results/uploads.json', JSON.stringify({ at: new Date().toISOString(), size_mib: size / MiB, idle_rss_mb: idleMb, rows }, null, 2));
+}
+
+/** PUTs a file with a bare node:http client; resolves with the parsed JSON answer. */
+function sendFile(url, path, length) {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': length } }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => { text += chunk; });
+      response.on('end', () => (response.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`bare server answered ${response.statusCode}: ${text}`))));
+    });
+    request.on('error', reject);
+    pipeline(createReadStream(path, { highWaterMark: MiB }), request).catch(reject);
+  });
 }
 
 main().catch((err) => {
