@@ -3,6 +3,7 @@
  * one error envelope, and leaves models, versions, aliases, users, tokens, promotions and the
  * audit chain exactly as they were.
  */
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, startTestServer, uploadFile, type TestServer } from './helpers/harness.js';
@@ -184,6 +185,34 @@ describe.each(DIALECTS)('bad input on $name', ({ name: dialect }) => {
       const bytes = Buffer.from(huge());
       const chunks = Readable.from((function* () { for (let i = 0; i < bytes.length; i += 64 * 1024) yield bytes.subarray(i, i + 64 * 1024); })());
       await refused('POST', '/api/v1/models', { body: chunks, contentType: 'application/json' }, 413, 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('a client that writes its whole oversize body before reading the answer still gets the 413, not a reset', async () => {
+      // As Python's requests does: the whole body first, then the answer. The server stops
+      // reading at 1 MiB; it must keep the connection open (reading and dropping the rest)
+      // until the client is done, or closing it would reset the connection under the answer.
+      const before = await registryState(t);
+      const body = Buffer.from(huge());
+      const url = new URL(t.url);
+      const socket = net.connect(Number(url.port), url.hostname);
+      const failures: Error[] = [];
+      socket.on('error', (err) => failures.push(err));
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => { answer += chunk; });
+      const ended = new Promise((resolve) => socket.once('close', resolve));
+      socket.write(`POST /api/v1/models HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${t.adminToken}\r\n`
+        + `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+      for (let i = 0; i < body.length && failures.length === 0; i += 256 * 1024) {
+        if (!socket.write(body.subarray(i, i + 256 * 1024))) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), ended]);
+      }
+      socket.end();
+      await ended;
+      expect(failures).toEqual([]);
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer.toLowerCase()).toContain('connection: close');
+      expect(answer).toContain('"code":"PAYLOAD_TOO_LARGE"');
+      expect(await registryState(t)).toEqual(before);
     });
 
     it('a version body over its route\'s 16 MiB limit is 413 PAYLOAD_TOO_LARGE', async () => {
