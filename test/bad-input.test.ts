@@ -187,12 +187,11 @@ describe.each(DIALECTS)('bad input on $name', ({ name: dialect }) => {
       await refused('POST', '/api/v1/models', { body: chunks, contentType: 'application/json' }, 413, 'PAYLOAD_TOO_LARGE');
     });
 
-    it('a client that writes its whole oversize body before reading the answer still gets the 413, not a reset', async () => {
-      // As Python's requests does: the whole body first, then the answer. The server stops
-      // reading at 1 MiB; it must keep the connection open (reading and dropping the rest)
-      // until the client is done, or closing it would reset the connection under the answer.
-      const before = await registryState(t);
-      const body = Buffer.from(huge());
+    /**
+     * As Python's requests does: the request's whole body (and `after`, bytes sent behind it on
+     * the same connection), then the answer, over a raw connection.
+     */
+    async function wholeBodyThenAnswer(path: string, body: Buffer, after = '') {
       const url = new URL(t.url);
       const socket = net.connect(Number(url.port), url.hostname);
       const failures: Error[] = [];
@@ -201,18 +200,45 @@ describe.each(DIALECTS)('bad input on $name', ({ name: dialect }) => {
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => { answer += chunk; });
       const ended = new Promise((resolve) => socket.once('close', resolve));
-      socket.write(`POST /api/v1/models HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${t.adminToken}\r\n`
-        + `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
-      for (let i = 0; i < body.length && failures.length === 0; i += 256 * 1024) {
-        if (!socket.write(body.subarray(i, i + 256 * 1024))) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), ended]);
+      const stream = Buffer.concat([
+        Buffer.from(`POST ${path} HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${t.adminToken}\r\n`
+          + `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`),
+        body, Buffer.from(after),
+      ]);
+      for (let i = 0; i < stream.length && failures.length === 0; i += 256 * 1024) {
+        if (!socket.write(stream.subarray(i, i + 256 * 1024))) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), ended]);
       }
       socket.end();
       await ended;
+      return { failures, answer };
+    }
+
+    it.each([
+      ['/api/v1/models', 413, 'PAYLOAD_TOO_LARGE'],
+      ['/api/2.0/mlflow/registered-models/create', 400, 'INVALID_PARAMETER_VALUE'],
+    ])('a client that writes its whole oversize body to %s before reading gets its answer, not a reset', async (path, status, code) => {
+      // The server refuses it by its declared length, before reading a byte: it must keep the
+      // connection open (reading and dropping the body) until the client is done, or closing
+      // it would reset the connection under the answer.
+      const before = await registryState(t);
+      const { failures, answer } = await wholeBodyThenAnswer(path, Buffer.from(huge()));
       expect(failures).toEqual([]);
-      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
       expect(answer.toLowerCase()).toContain('connection: close');
-      expect(answer).toContain('"code":"PAYLOAD_TOO_LARGE"');
+      expect(answer).toContain(code);
       expect(await registryState(t)).toEqual(before);
+    });
+
+    it('never runs a request sent behind a refused body on the same connection', async () => {
+      const before = await registryState(t);
+      const smuggled = JSON.stringify({ name: 'smuggled' });
+      const { answer } = await wholeBodyThenAnswer('/api/v1/models', Buffer.from(huge()),
+        `POST /api/v1/models HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${t.adminToken}\r\n`
+        + `content-type: application/json\r\ncontent-length: ${smuggled.length}\r\n\r\n${smuggled}`);
+      expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(await registryState(t)).toEqual(before);
+      await expect(t.admin.getModel('smuggled')).rejects.toMatchObject({ status: 404 });
     });
 
     it('a version body over its route\'s 16 MiB limit is 413 PAYLOAD_TOO_LARGE', async () => {

@@ -20,6 +20,7 @@ import { registerAuthFailureLimit, registerRateLimit } from './rate-limit.js';
 import { logsAboveInfo, requestLogger } from './request-logger.js';
 import { mlflowRoutes } from './mlflow/index.js';
 import { errorHandler } from './error-handler.js';
+import { closeLingering } from './linger.js';
 import { auditRoutes } from './routes/audit.js';
 import { blobRoutes } from './routes/blobs.js';
 import { healthRoutes } from './routes/health.js';
@@ -107,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // Node closes the connections idle at the moment of close() only; one that finishes its
     // request afterwards would keep the process alive until the client hangs up. Sweep them.
     const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+    closeLingering(app.server);
     app.server.once('close', () => clearInterval(sweep));
   });
 

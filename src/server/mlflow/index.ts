@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ModelgateError } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
 import { mlflowError } from './convert.js';
+import { closeAfterAnswer } from '../linger.js';
 import { mlflowRegistryRoutes } from './registry-routes.js';
 import { mlflowArtifactRoutes, mlflowTrackingRoutes } from './tracking-routes.js';
 
@@ -27,7 +28,7 @@ function errorHandler(err: FastifyError, request: FastifyRequest, reply: Fastify
     code = 'INTERNAL';
     message = 'internal error';
   }
-  if (!request.raw.complete) reply.header('connection', 'close');
+  closeAfterAnswer(request.raw, reply);
   const { errorCode, status } = mlflowError(code);
   return reply.status(status).send({ error_code: errorCode, message });
 }
