@@ -104,21 +104,11 @@ describe('writeChecked', () => {
     expect(syncs).toEqual([]);
   });
 
-  it('fails the write when a write-back fails, though the writes themselves went through', async () => {
-    const bytes = randomBytes(48 * MiB);
-    const file = await open(join(dir, 'blob'), 'w');
-    const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-    const { handle, syncs } = watched(file, eio);
-    const writing = writeChecked(handle, chunked(bytes), {
-      position: 0, maxBytes: bytes.length, tooLong: () => new Error('too long'), checksums: { sha256: true, crc32: false }, durable: true,
-    });
-    await expect(writing).rejects.toBe(eio);
-    await file.close();
-    expect(syncs.length).toBe(1);
-  });
-
-  it('fails the write when the write-back begun by its last write fails', async () => {
-    const bytes = randomBytes(32 * MiB);
+  it.each([
+    ['a later write notices it', 48],
+    ['the end of the write waits for it (begun by the last write)', 32],
+  ])('fails the write when a write-back fails: %s', async (_, mib) => {
+    const bytes = randomBytes(mib * MiB);
     const file = await open(join(dir, 'blob'), 'w');
     const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
     const { handle, syncs } = watched(file, eio);
