@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Artifact throughput: a 1 GiB file uploaded in one request and as a resumable session of
 // parallel parts, and downloaded, each next to `dd conv=fsync` copying the same file on the
-// same disk in the same run (the baseline), and against the bare stack (Fastify and node:http
-// storing one upload with sha256 and fsync). The server hashes and fsyncs everything it
-// stores. Also samples the server's RSS to show memory stays flat whatever the size.
+// same disk in the same run (the baseline), and against a plain Fastify route storing the same
+// upload with sha256 and fsync (`bare-server.js --sink-dir`). The server hashes and fsyncs
+// everything it stores. Also samples the server's RSS to show memory stays flat whatever the
+// size, and the CPU time of the server and of the client. Needs about 4 GiB of disk.
 // Usage: node bench/uploads.js [--size-mib 1024] [--dir /path/on/the/disk/to/measure]
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -26,17 +27,33 @@ async function rssMb(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
 }
 
-/** Samples a process's RSS every 50 ms while `work` runs; returns the work's seconds and the peak. */
+/** A process's CPU time so far (user + system), in seconds. */
+async function cpuSeconds(pid) {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime, in clock ticks
+}
+
+/**
+ * Samples a server's RSS every 50 ms while `work` runs; returns the work's seconds, the peak,
+ * and the CPU seconds the server and this process (the client) spent on it.
+ */
 async function measured(pid, work) {
   let peak = await rssMb(pid);
   const timer = setInterval(() => { rssMb(pid).then((r) => { peak = Math.max(peak, r); }, () => {}); }, 50);
+  const serverCpu = await cpuSeconds(pid);
+  const clientCpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   try {
     await work();
   } finally {
     clearInterval(timer);
   }
-  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, peakMb: Math.max(peak, await rssMb(pid)) };
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const client = process.cpuUsage(clientCpu);
+  return {
+    seconds, peakMb: Math.max(peak, await rssMb(pid)),
+    serverCpu: (await cpuSeconds(pid)) - serverCpu, clientCpu: (client.user + client.system) / 1e6,
+  };
 }
 
 async function main() {
@@ -59,15 +76,10 @@ async function main() {
   // at 350-390, so a baseline and a figure that got different space were not comparable.
   const settle = () => execFileSync('sync');
   const spares = [];
-  for (let i = 0; i < 2; i++) {
-    spares.push(join(root, `spare-${i}`));
-    execFileSync('dd', [`if=${source}`, `of=${spares[i]}`, 'bs=1M', 'conv=fsync'], { stdio: 'ignore' });
-  }
   const freeSpare = async () => {
     await rm(spares.pop());
     settle();
   };
-  await freeSpare();
   const dd = async () => {
     const ddStart = process.hrtime.bigint();
     execFileSync('dd', [`if=${source}`, `of=${join(root, 'dd-copy')}`, 'bs=1M', 'conv=fsync'], { stdio: 'ignore' });
@@ -85,29 +97,40 @@ async function main() {
     return { ...result, ddMbps: (2 * size) / MiB / (before + after) };
   };
 
-  // The stack's own floor: a bare Fastify route streaming the body to a file with sha256 and
-  // fsync, sent the file by a bare node:http client.
+  // What the stack's usual pieces make of one upload: a plain Fastify route piping the body
+  // through sha256 into a file write stream and fsyncing it, sent the file by node:http.
   const sink = join(root, 'sink');
   await mkdir(sink);
-  const bare = await spawnServer(['bench/bare-server.js', '--sink-dir', sink]);
   const dataDir = join(root, 'data');
   await mkdir(dataDir);
-  const server = await spawnServer(['bin/modelgate.js', 'serve', '--port', '0', '--data-dir', dataDir, '--gc-interval', '0', '--rate-limit', '0']);
-  const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
-  const client = new ModelgateClient({ url: server.url, token });
-  const pid = server.child.pid;
-  const idleMb = await rssMb(pid);
   const rows = [];
   let stackMbps;
-  const row = (name, result, idle) => {
+  /** `vsStack`: an upload, compared with the plain route's (the first row). */
+  const row = (name, result, idle, vsStack = true) => {
     const mbps = size / MiB / result.seconds;
     stackMbps ??= mbps;
     rows.push({
       measurement: name, mib_per_s: Math.round(mbps), dd_mib_per_s: Math.round(result.ddMbps), ratio: +(mbps / result.ddMbps).toFixed(2),
-      stack_ratio: +(mbps / stackMbps).toFixed(2), peak_rss_growth_mb: Math.round(result.peakMb - idle),
+      stack_ratio: vsStack ? +(mbps / stackMbps).toFixed(2) : null,
+      server_cpu_s: +result.serverCpu.toFixed(2), client_cpu_s: +result.clientCpu.toFixed(2), peak_rss_growth_mb: Math.round(result.peakMb - idle),
     });
   };
+  let bare;
+  let server;
+  let idleMb;
   try {
+    // Spare files to delete where a timed write has nothing of its own to free before it.
+    for (let i = 0; i < 2; i++) {
+      spares.push(join(root, `spare-${i}`));
+      execFileSync('dd', [`if=${source}`, `of=${spares[i]}`, 'bs=1M', 'conv=fsync'], { stdio: 'ignore' });
+    }
+    await freeSpare();
+    bare = await spawnServer(['bench/bare-server.js', '--sink-dir', sink]);
+    server = await spawnServer(['bin/modelgate.js', 'serve', '--port', '0', '--data-dir', dataDir, '--gc-interval', '0', '--rate-limit', '0']);
+    const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
+    const client = new ModelgateClient({ url: server.url, token });
+    const pid = server.child.pid;
+    idleMb = await rssMb(pid);
     const bareIdle = await rssMb(bare.child.pid);
     const stack = await beside(() => measured(bare.child.pid, async () => {
       const answer = await sendFile(`${bare.url}/sink`, source, size);
@@ -116,7 +139,7 @@ async function main() {
       await rm(sink, { recursive: true });
       settle();
     });
-    row('bare stack: Fastify + node:http, one request (hash + fsync)', stack, bareIdle);
+    row('plain Fastify route + node:http client, one request (hash + fsync)', stack, bareIdle);
 
     const forgetBlob = async () => {
       await rm(join(dataDir, 'blobs', 'sha256'), { recursive: true, force: true });
@@ -151,13 +174,13 @@ async function main() {
       for await (const chunk of response.body) check.update(chunk);
       if (check.digest('hex') !== hex) throw new Error('download digest mismatch');
     }), async () => settle());
-    row('download, streamed and verified by the client', download, idleMb);
+    row('download, streamed and verified by the client', download, idleMb, false);
   } finally {
-    await stopServer(server);
-    await stopServer(bare);
+    if (server) await stopServer(server);
+    if (bare) await stopServer(bare);
     await rm(root, { recursive: true, force: true });
   }
-  console.log(`\nartifact throughput: ${size / MiB} MiB file, each next to dd conv=fsync run just before and after it (ratio), and against the bare stack's one-request upload (stack_ratio); server idle RSS ${Math.round(idleMb)} MB`);
+  console.log(`\nartifact throughput: ${size / MiB} MiB file, each next to dd conv=fsync run just before and after it (ratio), and against the plain Fastify route's upload (stack_ratio); CPU seconds of the server and of this process, the client; server idle RSS ${Math.round(idleMb)} MB`);
   console.table(rows);
   await mkdir('bench/results', { recursive: true });
   await writeFile('bench/results/uploads.json', JSON.stringify({ at: new Date().toISOString(), size_mib: size / MiB, idle_rss_mb: idleMb, rows }, null, 2));
