@@ -69,11 +69,12 @@ async function main() {
 
   // The baseline: dd copying the same (cached) file onto the same disk with fsync at the end,
   // right before and right after each figure. Every timed write, dd's or a server's, starts
-  // in the same state: what ran before is synced, and the bytes the previous timed write left
-  // were just deleted (or a spare file of the same size was). That matters on a disk whose
-  // speed depends on where the bytes land: on this machine's virtual disk (ext4, `discard`) a
-  // write into space just freed ran at 800-1,100 MiB/s and one into space not written lately
-  // at 350-390, so a baseline and a figure that got different space were not comparable.
+  // after the same preparation: what ran before is synced, and the bytes the previous timed
+  // write left were just deleted (or a spare file of the same size was). That matters on a
+  // disk whose speed depends on where the bytes land: on this machine's virtual disk (ext4,
+  // `discard`) a write into space just freed ran at 800-1,100 MiB/s and one into space not
+  // written lately at 350-390, so a baseline and a figure that got different space were not
+  // comparable.
   const settle = () => execFileSync('sync');
   const spares = [];
   const freeSpare = async () => {
