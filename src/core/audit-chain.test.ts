@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
-import { GENESIS_HASH, auditEntryHash, verifyChain } from './audit-chain.js';
-import type { AuditQuery, JournalHead, JournalRepository } from './ports.js';
+import { GENESIS_HASH, auditEntryHash, auditHashInput, verifyChain } from './audit-chain.js';
+import type { AuditHashInput, AuditQuery, JournalHead, JournalRepository } from './ports.js';
 import type { AuditEntry, OutboxEvent } from './types.js';
 
 /** An in-memory journal: a real implementation of the port, for core's unit tests. */
@@ -23,6 +23,10 @@ class MemoryJournal implements JournalRepository {
   async storedAuditRange(afterSeq: number, limit: number) {
     // Stored the way an earlier version of modelgate stored it: JSON.stringify, not canonical.
     return (await this.auditRange(afterSeq, limit)).map(({ changes, ...rest }) => ({ ...rest, changesJson: JSON.stringify(changes) }));
+  }
+  async auditHashInputs(afterSeq: number, limit: number): Promise<AuditHashInput[]> {
+    // Built here as the databases build it in SQL.
+    return (await this.storedAuditRange(afterSeq, limit)).map((e) => [e.seq, auditHashInput(e), e.prevHash, e.hash]);
   }
   async listEvents(afterSeq: number, limit: number) { return this.events.filter((e) => e.seq > afterSeq).slice(0, limit); }
 }
@@ -81,6 +85,19 @@ describe('verifyChain', () => {
     expect(result).toMatchObject({ ok: true, firstBadSeq: null });
     expect(result.entries).toBeGreaterThanOrEqual(12_000);
   });
+  it('checks an entry again from its fields when the text the database built for it does not match', async () => {
+    const journal = chainOf(12_000);
+    const built = journal.auditHashInputs.bind(journal);
+    // A database that quoted some fields otherwise, or could not build the text at all.
+    journal.auditHashInputs = async (afterSeq, limit) => (await built(afterSeq, limit))
+      .map(([seq, input, prevHash, hash]) => [seq, Number(seq) % 7 === 0 ? null : Number(seq) % 5 === 0 ? `${input} ` : input, prevHash, hash]);
+    expect(await verifyChain(journal)).toMatchObject({ ok: true, entries: 12_000 });
+    // Still, an altered entry is found, whichever way it was checked.
+    journal.entries[7_000] = { ...journal.entries[7_000]!, actor: 'mallory' };
+    journal.entries[6_999] = { ...journal.entries[6_999]!, actor: 'mallory' };
+    expect(await verifyChain(journal)).toMatchObject({ ok: false, firstBadSeq: 7_000 });
+  });
+
   it('notices entries stored beyond the head and a head that names another hash', async () => {
     const forged = chainOf(10);
     const head = { ...forged.current };

@@ -5,7 +5,7 @@
  */
 import { canonicalJson } from './canonical-json.js';
 import { sha256Hex } from './digest.js';
-import type { JournalRepository, StoredAuditEntry } from './ports.js';
+import type { AuditHashInput, JournalRepository, StoredAuditEntry } from './ports.js';
 import type { AuditEntry } from './types.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -27,10 +27,18 @@ function auditContent(entry: Omit<AuditEntry, 'hash' | 'changes'>, changesJson: 
     + `"resource":${canonicalJson(entry.resource)},"seq":${canonicalJson(entry.seq)},"time":${canonicalJson(entry.time)}}`;
 }
 
+/**
+ * The text a stored entry's hash covers if its `changes` text is stored canonical, as it has
+ * been since the chain stores canonical text. The databases build the same text in SQL for
+ * verify (db/repositories/journal-repository.ts).
+ */
+export function auditHashInput(entry: StoredAuditEntry): string {
+  return `${entry.prevHash}\n${auditContent(entry, entry.changesJson)}`;
+}
+
 /** Whether a stored entry's hash covers its content, taking its `changes` text as stored when that is canonical. */
 function storedEntryHashes(entry: StoredAuditEntry): boolean {
-  // Written since the chain stores canonical text: hash the text as it is.
-  if (sha256Hex(`${entry.prevHash}\n${auditContent(entry, entry.changesJson)}`) === entry.hash) return true;
+  if (sha256Hex(auditHashInput(entry)) === entry.hash) return true;
   // Written before, or altered: parse and canonicalise, as when it was written.
   let changes: unknown;
   try {
@@ -52,9 +60,16 @@ export interface ChainVerification {
 }
 
 const PAGE = 5000;
+/** Pages read while one is hashed: on PostgreSQL the database builds them in parallel, in processes of its own. */
+const READ_AHEAD = 2;
 
 /**
  * Recomputes the whole chain from the first entry and compares it with the stored head.
+ *
+ * Each entry's hash is checked against the text the database built for it (AuditHashInput).
+ * An entry that does not match is read again whole and checked from its fields
+ * (storedEntryHashes), so an entry written before the chain stored canonical text, or text the
+ * database quoted otherwise, still verifies, and only a real alteration fails.
  *
  * Writers may append while this reads (a page at a time, each page its own read). Entries and
  * the head that counts them commit together, so the head read before the walk counts no entry
@@ -71,28 +86,36 @@ export async function verifyChain(journal: JournalRepository): Promise<ChainVeri
   const fail = (seq: number, problem: string): ChainVerification => ({
     ok: false, entries: checked, headHash: before.auditHash, firstBadSeq: seq, problem,
   });
-  // The next page is read (on PostgreSQL, by the database's own process) while this one is
-  // hashed; one that a failure below leaves unread must not fail unhandled.
-  const read = (afterSeq: number) => {
-    const page = journal.storedAuditRange(afterSeq, PAGE);
-    page.catch(() => {});
-    return page;
-  };
-  let next = read(0);
-  for (;;) {
-    const page = await next;
-    const more = page.length === PAGE;
-    if (more) next = read(page[page.length - 1]!.seq);
-    for (const entry of page) {
-      if (entry.seq !== expectedSeq) return fail(expectedSeq, `entry ${expectedSeq} is missing (next stored entry is ${entry.seq})`);
-      if (entry.prevHash !== prevHash) return fail(entry.seq, `entry ${entry.seq} does not link to the entry before it`);
-      if (!storedEntryHashes(entry)) return fail(entry.seq, `entry ${entry.seq} was altered after it was written`);
-      prevHash = entry.hash;
-      if (entry.seq === before.auditSeq) hashAtBefore = entry.hash;
+  // The pages after the one being hashed are read ahead. The walk only goes past a page of PAGE
+  // entries numbered on from the last, so each page starts PAGE entries after the one before.
+  // A read that a failure below leaves unread must not fail unhandled.
+  const reads: Array<Promise<AuditHashInput[]>> = [];
+  for (let pageAfter = 0; ; pageAfter += PAGE) {
+    while (reads.length <= READ_AHEAD) {
+      const read = journal.auditHashInputs(pageAfter + reads.length * PAGE, PAGE);
+      read.catch(() => {});
+      reads.push(read);
+    }
+    const page = await reads.shift()!;
+    // The page read again whole, once, if an entry's text from the database does not match.
+    let whole: Map<number, StoredAuditEntry> | null = null;
+    for (const [storedSeq, input, storedPrevHash, hash] of page) {
+      const seq = Number(storedSeq);
+      if (seq !== expectedSeq) return fail(expectedSeq, `entry ${expectedSeq} is missing (next stored entry is ${seq})`);
+      if (storedPrevHash !== prevHash) return fail(seq, `entry ${seq} does not link to the entry before it`);
+      if (input === null || sha256Hex(input) !== hash) {
+        whole ??= new Map((await journal.storedAuditRange(pageAfter, page.length)).map((e) => [e.seq, e]));
+        const entry = whole.get(seq);
+        if (!entry || entry.prevHash !== storedPrevHash || entry.hash !== hash || !storedEntryHashes(entry)) {
+          return fail(seq, `entry ${seq} was altered after it was written`);
+        }
+      }
+      prevHash = hash;
+      if (seq === before.auditSeq) hashAtBefore = hash;
       expectedSeq += 1;
       checked += 1;
     }
-    if (!more) break;
+    if (page.length < PAGE) break;
   }
   if (checked < before.auditSeq) return fail(checked + 1, `the chain ends at entry ${checked} but ${before.auditSeq} were written`);
   if (hashAtBefore !== before.auditHash) return fail(before.auditSeq, `entry ${before.auditSeq}'s hash does not match the recorded head`);

@@ -228,6 +228,13 @@ export interface AuditQuery {
 /** An audit entry as stored: `changes` is the JSON text in the database. */
 export type StoredAuditEntry = Omit<AuditEntry, 'changes'> & { changesJson: string };
 
+/**
+ * A stored audit entry as verify checks it: the text its hash covers (the previous hash, a
+ * newline, the canonical JSON of its content with `changes` as stored: audit-chain.ts), built
+ * by the database; null if it could not build it.
+ */
+export type AuditHashInput = [seq: number | string, input: string | null, prevHash: string, hash: string];
+
 /** The audit chain and the event outbox, appended to inside the change's own transaction. */
 export interface JournalRepository {
   /**
@@ -245,6 +252,8 @@ export interface JournalRepository {
   auditRange(afterSeq: number, limit: number): Promise<AuditEntry[]>;
   /** The same, with `changes` as the JSON text stored (not parsed), for verify. */
   storedAuditRange(afterSeq: number, limit: number): Promise<StoredAuditEntry[]>;
+  /** The same entries as verify hashes them, in order of seq. */
+  auditHashInputs(afterSeq: number, limit: number): Promise<AuditHashInput[]>;
   listEvents(afterSeq: number, limit: number): Promise<OutboxEvent[]>;
 }
 

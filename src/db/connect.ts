@@ -18,6 +18,14 @@ import type { Database } from './schema.js';
 export interface DbCapabilities {
   /** `SELECT ... FOR UPDATE` row locks. SQLite has one writer at a time and needs none. */
   rowLocks: boolean;
+  /**
+   * SQL quoting a text column as a JSON string, as JSON.stringify does (NULL as `null`), except
+   * that text holding control characters may come out otherwise: audit verify has the database
+   * build the text each entry's hash covers, and checks an entry that does not match again
+   * from its fields. SQLite's json_quote is exact; PostgreSQL's to_json cost twice as much as
+   * escaping `\` and `"` alone, which is all names and times ever need.
+   */
+  jsonText(column: string): string;
 }
 
 export interface DbHandle {
@@ -72,7 +80,7 @@ function openSqlite(path: string): DbHandle {
   database.pragma('busy_timeout = 10000');
   const writes: WriteCount = { value: 0 };
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database, writes) }) });
-  return { db, writer: database, writes, kind: 'sqlite', capabilities: { rowLocks: false }, close: () => db.destroy() };
+  return { db, writer: database, writes, kind: 'sqlite', capabilities: { rowLocks: false, jsonText: (column) => `json_quote(cast(${column} as text))` }, close: () => db.destroy() };
 }
 
 /** Opens the read-only connection once the schema is migrated (an in-memory database has none). */
@@ -107,7 +115,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<DbHandle
   client.release();
   pool.on('error', () => { /* an idle client died; the pool replaces it */ });
   const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool: withNamedStatements(pool) }) });
-  return { db, pool, kind: 'postgres', capabilities: { rowLocks: true }, close: () => db.destroy() };
+  return { db, pool, kind: 'postgres', capabilities: { rowLocks: true, jsonText: (column) => `coalesce('"' || replace(replace(${column}, E'\\\\', E'\\\\\\\\'), '"', E'\\\\"') || '"', 'null')` }, close: () => db.destroy() };
 }
 
 /**

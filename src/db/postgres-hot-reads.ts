@@ -15,9 +15,9 @@ import type pg from 'pg';
 import type { DbCapabilities } from './connect.js';
 import { isStalePlan } from './postgres-statement-names.js';
 import { hotReads, tokenFromRow, TOKEN_COLUMNS, type Epoch, type HotSource, type Loaded, type TokenRow } from './hot-reads.js';
-import type { AliasRecord, StoredAuditEntry } from '../core/ports.js';
+import type { AliasRecord, AuditHashInput } from '../core/ports.js';
 import type { ApiToken, Model, User, Version } from '../core/types.js';
-import { AUDIT_RANGE_COLUMNS, KyselyJournalRepository, storedAuditEntry, type AuditRangeRow } from './repositories/journal-repository.js';
+import { KyselyJournalRepository, auditHashInputColumns } from './repositories/journal-repository.js';
 import { toModel } from './repositories/model-repository.js';
 import { toVersion, type VersionRow } from './repositories/version-repository.js';
 import type { Database, ModelsTable } from './schema.js';
@@ -120,17 +120,15 @@ class PostgresJournalReads extends KyselyJournalRepository {
     super(db, caps);
   }
 
-  override async storedAuditRange(afterSeq: number, limit: number): Promise<StoredAuditEntry[]> {
-    const query = { text: `select ${AUDIT_RANGE_COLUMNS} from audit_log where seq > $1 order by seq limit $2`, values: [afterSeq, limit], rowMode: 'array' as const };
-    let result;
+  override async auditHashInputs(afterSeq: number, limit: number): Promise<AuditHashInput[]> {
+    const query = { text: `select ${auditHashInputColumns(this.caps)} from audit_log where seq > $1 order by seq limit $2`, values: [afterSeq, limit], rowMode: 'array' as const };
     try {
-      result = await this.pool.query<AuditRangeRow>({ ...query, name: `mg_audit_range_${this.generation}` });
+      return (await this.pool.query<AuditHashInput>({ ...query, name: `mg_audit_hash_${this.generation}` })).rows;
     } catch (err) {
       if (!isStalePlan(err)) throw err;
       this.generation += 1;
-      result = await this.pool.query<AuditRangeRow>(query);
+      return (await this.pool.query<AuditHashInput>(query)).rows;
     }
-    return result.rows.map(storedAuditEntry);
   }
 }
 

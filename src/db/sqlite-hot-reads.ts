@@ -16,8 +16,8 @@ import type { Kysely } from 'kysely';
 import type { DbCapabilities } from './connect.js';
 import type { WriteCount } from './sqlite-statement-cache.js';
 import { hotReads, tokenFromRow, TOKEN_COLUMNS, type HotSource, type Loaded, type TokenRow } from './hot-reads.js';
-import type { StoredAuditEntry } from '../core/ports.js';
-import { AUDIT_RANGE_COLUMNS, KyselyJournalRepository, storedAuditEntry, type AuditRangeRow } from './repositories/journal-repository.js';
+import type { AuditHashInput } from '../core/ports.js';
+import { KyselyJournalRepository, auditHashInputColumns } from './repositories/journal-repository.js';
 import { toModel } from './repositories/model-repository.js';
 import { toVersion, type VersionRow } from './repositories/version-repository.js';
 import type { Database, ModelsTable } from './schema.js';
@@ -90,23 +90,23 @@ function source(db: SQLite.Database, writes: WriteCount): HotSource {
 }
 
 /**
- * Audit verify reads the whole chain. better-sqlite3 builds each row object property by
- * property in C++, half the cost of reading an entry (5.9 of 9 µs here); rows read as arrays
- * and made into objects in JavaScript cost 3.1 µs. On the read-only connection, which sees
- * committed data only, as verify's page-by-page walk expects (audit-chain.ts).
+ * Audit verify reads the whole chain: rows as arrays (better-sqlite3 builds a row object
+ * property by property in C++, which cost more than the read), by a prepared statement on the
+ * read-only connection, which sees committed data only, as verify's page-by-page walk expects
+ * (audit-chain.ts).
  */
 class SqliteJournalReads extends KyselyJournalRepository {
-  private readonly range: SQLite.Statement<[number, number], AuditRangeRow>;
+  private readonly range: SQLite.Statement<[number, number], AuditHashInput>;
 
   constructor(reader: SQLite.Database, db: Kysely<Database>, caps: DbCapabilities) {
     super(db, caps);
-    this.range = reader.prepare<[number, number], AuditRangeRow>(
-      `select ${AUDIT_RANGE_COLUMNS} from audit_log where seq > ? order by seq limit ?`,
-    ).raw(true) as unknown as SQLite.Statement<[number, number], AuditRangeRow>;
+    this.range = reader.prepare<[number, number], AuditHashInput>(
+      `select ${auditHashInputColumns(caps)} from audit_log where seq > ? order by seq limit ?`,
+    ).raw(true) as unknown as SQLite.Statement<[number, number], AuditHashInput>;
   }
 
-  override async storedAuditRange(afterSeq: number, limit: number): Promise<StoredAuditEntry[]> {
-    return this.range.all(afterSeq, limit).map(storedAuditEntry);
+  override async auditHashInputs(afterSeq: number, limit: number): Promise<AuditHashInput[]> {
+    return this.range.all(afterSeq, limit);
   }
 }
 

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { canonicalJson } from '../../core/canonical-json.js';
-import type { AuditQuery, JournalHead, JournalRepository, StoredAuditEntry } from '../../core/ports.js';
+import type { AuditHashInput, AuditQuery, JournalHead, JournalRepository, StoredAuditEntry } from '../../core/ports.js';
 import type { AuditEntry, OutboxEvent } from '../../core/types.js';
 import type { DbCapabilities } from '../connect.js';
 import type { AuditLogTable, Database } from '../schema.js';
@@ -17,18 +17,21 @@ const eventsAfter = fixedQuery((db, afterSeq: number, limit: number) => db.selec
   .where('seq', '>', afterSeq).orderBy('seq').limit(limit));
 
 /**
- * The columns audit verify reads, for the backends that read them as arrays: the whole chain is
- * read, and a row object per entry was much of the cost (sqlite-hot-reads.ts, postgres-hot-reads.ts).
+ * What audit verify reads of each entry: its seq, the text its hash covers, its prev_hash and
+ * hash (AuditHashInput). The database builds the text, the way auditHashInput in
+ * audit-chain.ts does (a test holds the two together on both databases): reading the seven
+ * fields and joining them in JavaScript cost twice as much. An entry whose text comes out
+ * otherwise is checked again from its fields, so verify's answer never rests on this quoting.
  */
-export const AUDIT_RANGE_COLUMNS = 'seq, time, actor, action, resource, changes, request_id, prev_hash, hash';
-export type AuditRangeRow = [number | string, string, string, string, string, string, string | null, string, string];
-
-export function storedAuditEntry(r: AuditRangeRow): StoredAuditEntry {
-  return { seq: Number(r[0]), time: r[1], actor: r[2], action: r[3], resource: r[4], changesJson: r[5], requestId: r[6], prevHash: r[7], hash: r[8] };
+export function auditHashInputColumns(caps: DbCapabilities): string {
+  const q = caps.jsonText;
+  return `seq, prev_hash || '\n{"action":' || ${q('action')} || ',"actor":' || ${q('actor')} || ',"changes":' || changes`
+    + ` || ',"request_id":' || ${q('request_id')} || ',"resource":' || ${q('resource')} || ',"seq":' || cast(seq as text)`
+    + ` || ',"time":' || ${q('time')} || '}' as input, prev_hash, hash`;
 }
 
 export class KyselyJournalRepository implements JournalRepository {
-  constructor(private readonly db: Kysely<Database>, private readonly caps: DbCapabilities) {}
+  constructor(private readonly db: Kysely<Database>, protected readonly caps: DbCapabilities) {}
 
   async lockHead(): Promise<JournalHead> {
     return toHead(onlyRow(await (this.caps.rowLocks ? lockHeadRow : readHead)(this.db)));
@@ -89,6 +92,13 @@ export class KyselyJournalRepository implements JournalRepository {
       seq: Number(row.seq), time: row.time, actor: row.actor, action: row.action, resource: row.resource,
       changesJson: row.changes, requestId: row.request_id, prevHash: row.prev_hash, hash: row.hash,
     }));
+  }
+
+  async auditHashInputs(afterSeq: number, limit: number): Promise<AuditHashInput[]> {
+    const { rows } = await sql<{ seq: number | string; input: string | null; prev_hash: string; hash: string }>`
+      select ${sql.raw(auditHashInputColumns(this.caps))} from audit_log where seq > ${afterSeq} order by seq limit ${limit}
+    `.execute(this.db);
+    return rows.map((r) => [r.seq, r.input, r.prev_hash, r.hash]);
   }
 
   async listEvents(afterSeq: number, limit: number): Promise<OutboxEvent[]> {
