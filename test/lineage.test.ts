@@ -182,6 +182,7 @@ describe.each(DIALECTS)('impact through the lineage closure on $name', ({ name }
       await t.sql(name === 'sqlite' ? `DROP TRIGGER ${trigger}` : `DROP FUNCTION ${trigger}() CASCADE`);
     }
     await t.sql('DROP INDEX versions_deleted');
+    await t.sql('DROP INDEX versions_released');
     await t.sql('DROP TABLE lineage_sources');
     // ... and from before the migrations after it.
     await t.sql('ALTER TABLE upload_sessions DROP COLUMN completing_at');

@@ -1,8 +1,10 @@
 /** The settings every PostgreSQL connection of modelgate starts with (src/db/connect.ts). */
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/connect.js';
+import { withNamedStatements } from '../src/db/postgres-statement-names.js';
 import { POSTGRES_URL, startTestServer, uploadFile } from './helpers/harness.js';
 
 async function settings(url: string): Promise<Record<string, string>> {
@@ -29,6 +31,22 @@ describe.runIf(POSTGRES_URL)('PostgreSQL sessions', () => {
 });
 
 describe.runIf(POSTGRES_URL)('PostgreSQL prepared statements', () => {
+  it('are named from their second run, except those opening with a comment, planned for their values each time', async () => {
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+    const client = await withNamedStatements(pool).connect();
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect((await client.query('select 1 + $1::int as n', [i])).rows).toEqual([{ n: 1 + i }]);
+        expect((await client.query('/* planned per call */ select 2 + $1::int as n', [i])).rows).toEqual([{ n: 2 + i }]);
+      }
+      const { rows } = await client.query<{ statement: string }>('select statement from pg_prepared_statements', []);
+      expect(rows.map((r) => r.statement)).toEqual(['select 1 + $1::int as n']);
+    } finally {
+      client.release();
+      await pool.end();
+    }
+  });
+
   it('keep answering after another server adds a column under them', async () => {
     const t = await startTestServer('postgres');
     try {

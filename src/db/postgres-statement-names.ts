@@ -11,6 +11,11 @@
  * would change shape ("cached plan must not change result type"), which `select v.*` does
  * when another server adds a column. Should that happen anyway, names start afresh, and
  * outside a transaction the statement is sent again unnamed (inside one, the transaction fails).
+ *
+ * A statement that opens with a comment is never named, so it is planned for its parameters'
+ * values every time: PostgreSQL switches a named statement to a generic plan once that looks
+ * no dearer, and for a query whose best plan depends on the values (impact: which source, how
+ * many versions it reached) the generic one can be many times slower.
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -18,6 +23,7 @@ import type { PostgresPool, PostgresPoolClient } from 'kysely';
 
 const MAX_NAMED = 500;
 const MAX_SEEN = 5_000;
+/** Plain DML, not opening with a comment. */
 const DML = /^\s*(select|insert|update|delete|with)\b/i;
 /** `v.*`, `select *`, `returning *`: a result whose shape follows the table's. */
 const STAR = /\.\*|\b(select|returning)\s+\*/i;

@@ -13,6 +13,7 @@ import * as uploads from './2026-11-26-07-uploads.js';
 import * as lineageSources from './2026-11-27-08-lineage-sources.js';
 import * as uploadCompletion from './2026-11-27-09-upload-completion.js';
 import * as partCrc32 from './2026-11-27-10-part-crc32.js';
+import * as releasedVersions from './2026-11-27-11-released-versions.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-26-01-initial': initial,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-08-lineage-sources': lineageSources,
   '2026-11-27-09-upload-completion': uploadCompletion,
   '2026-11-27-10-part-crc32': partCrc32,
+  '2026-11-27-11-released-versions': releasedVersions,
 };
