@@ -170,9 +170,10 @@ async function main() {
     row('upload, resumable session, 4 parallel 8 MiB parts', parts, idleMb);
 
     const download = await beside(() => measured(pid, async () => {
-      const response = await client.openBlob(`sha256:${hex}`);
+      // As `modelgate download` reads a file: the SDK's stream of the bytes as they arrive.
+      const { body } = await client.readBlob(`sha256:${hex}`);
       const check = createHash('sha256');
-      for await (const chunk of response.body) check.update(chunk);
+      for await (const chunk of body) check.update(chunk);
       if (check.digest('hex') !== hex) throw new Error('download digest mismatch');
     }), async () => settle());
     row('download, streamed and verified by the client', download, idleMb, false);

@@ -8,8 +8,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelgateClient } from '../src/sdk/client.js';
-import { DIALECTS, startTestServer, type TestServer } from './helpers/harness.js';
+import { ModelgateClient } from '../src/sdk/client.js';
+import { DIALECTS, closedPortUrl, startTestServer, type TestServer } from './helpers/harness.js';
 import { expectError, expectRejected, raw } from './helpers/http.js';
 
 const MiB = 1024 * 1024;
@@ -151,6 +151,20 @@ describe.each(DIALECTS)('blobs on $name', ({ name: dialect }) => {
       expect(reply.headers.get('content-range')).toBe(`bytes */${bytes.length}`);
     });
 
+    it('read through the SDK as they arrive, whole or by range, and a missing one throws ApiError', async () => {
+      const collect = async (body: AsyncIterable<Uint8Array>) => {
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of body) chunks.push(chunk);
+        return Buffer.concat(chunks).toString();
+      };
+      const whole = await viewer.readBlob(`sha256:${hex}`);
+      expect([whole.status, whole.headers.get('etag'), await collect(whole.body)]).toEqual([200, `"sha256:${hex}"`, bytes.toString()]);
+      const slice = await viewer.readBlob(`sha256:${hex}`, { start: 5, end: 9 });
+      expect([slice.status, slice.headers.get('content-range'), await collect(slice.body)]).toEqual([206, `bytes 5-9/${bytes.length}`, '56789']);
+      await expect(viewer.readBlob(`sha256:${sha256(randomBytes(8))}`)).rejects.toMatchObject({ status: 404, code: 'BLOB_NOT_FOUND' });
+      await expect(new ModelgateClient({ url: t.url }).readBlob(`sha256:${hex}`)).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    });
+
     it('an unknown digest is 404 BLOB_NOT_FOUND, with or without its sha256: prefix', async () => {
       const unknown = sha256(randomBytes(8));
       for (const digest of [`sha256:${unknown}`, unknown]) {
@@ -275,5 +289,53 @@ describe('large and interrupted uploads on sqlite', () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+describe('reading a blob through a redirect', () => {
+  /** A server that answers every request with `answer`, noting each request's path and authorization header. */
+  async function listen(answer: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
+    const seen: Array<{ path: string; authorization: string | undefined }> = [];
+    const server = http.createServer((req, res) => {
+      seen.push({ path: req.url!, authorization: req.headers.authorization });
+      answer(req, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    return { url, seen, close: () => new Promise((resolve) => server.close(resolve)) };
+  }
+
+  it('follows it as fetch does, with the token for its own origin only (a presigned URL has its own)', async () => {
+    const storage = await listen((_req, res) => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end('presigned bytes'));
+    const registry = await listen((req, res) => {
+      // First to a path of its own, then, as an S3-backed registry does, to another origin.
+      if (req.url!.startsWith('/api/')) res.writeHead(307, { location: '/moved?x=1' }).end();
+      else res.writeHead(302, { location: `${storage.url}/bucket/blob?X-Amz-Signature=abc` }).end();
+    });
+    try {
+      const { status, body } = await new ModelgateClient({ url: registry.url, token: 'mgt_secret' }).readBlob(`sha256:${'a'.repeat(64)}`);
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of body) chunks.push(chunk);
+      expect([status, Buffer.concat(chunks).toString()]).toEqual([200, 'presigned bytes']);
+      expect(registry.seen).toEqual([
+        { path: `/api/v1/blobs/sha256%3A${'a'.repeat(64)}`, authorization: 'Bearer mgt_secret' },
+        { path: '/moved?x=1', authorization: 'Bearer mgt_secret' },
+      ]);
+      expect(storage.seen).toEqual([{ path: '/bucket/blob?X-Amz-Signature=abc', authorization: undefined }]);
+    } finally {
+      await registry.close();
+      await storage.close();
+    }
+  });
+
+  it('gives up after five redirects, and reports a registry it cannot reach as UNREACHABLE', async () => {
+    const loop = await listen((_req, res) => res.writeHead(302, { location: '/again' }).end());
+    try {
+      await expect(new ModelgateClient({ url: loop.url }).readBlob(`sha256:${'a'.repeat(64)}`)).rejects.toMatchObject({ code: 'UNREACHABLE' });
+      expect(loop.seen).toHaveLength(6);
+    } finally {
+      await loop.close();
+    }
+    await expect(new ModelgateClient({ url: await closedPortUrl() }).readBlob(`sha256:${'a'.repeat(64)}`)).rejects.toMatchObject({ status: 0, code: 'UNREACHABLE' });
   });
 });

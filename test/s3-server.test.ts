@@ -66,6 +66,10 @@ describe('blobs in S3', () => {
     expect(response.headers.get('location')).toContain(s3.endpoint);
     expect(response.headers.get('etag')).toBe(`"${blob.digest}"`);
     expect(Buffer.from(await presigning.admin.downloadBlob(blob.digest)).equals(bytes)).toBe(true);
+    // Read as it arrives (as `modelgate download` does): the redirect is followed without the token.
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of (await presigning.admin.readBlob(blob.digest)).body) chunks.push(chunk);
+    expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
   });
 
   it('collects what nothing references from the bucket', async () => {

@@ -9,7 +9,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FileEntry, ModelgateClient, Resolved } from '../sdk/client.js';
-import { CliError, apiErrorFrom } from './cli-error.js';
+import { CliError } from './cli-error.js';
 import { Progress } from './progress.js';
 import { hashFile } from './upload.js';
 
@@ -59,14 +59,13 @@ async function matches(target: string, digest: string, size: number): Promise<bo
 }
 
 async function fetchTo(client: ModelgateClient, file: FileEntry, target: string, onBytes: (n: number) => void): Promise<void> {
-  const response = await client.openBlob(file.digest);
-  if (!response.ok || !response.body) throw await apiErrorFrom(response);
+  const { body } = await client.readBlob(file.digest);
   const temp = `${target}.modelgate-partial`;
   const hash = createHash('sha256');
   let size = 0;
   try {
     // pipeline handles backpressure and tears every stream down if any of them fails.
-    await pipeline(response.body as unknown as AsyncIterable<Uint8Array>, async function* (source: AsyncIterable<Uint8Array>) {
+    await pipeline(body, async function* (source: AsyncIterable<Uint8Array>) {
       for await (const chunk of source) {
         hash.update(chunk);
         size += chunk.length;

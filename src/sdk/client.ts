@@ -7,10 +7,10 @@ import type {
   Resolved, RiskTier, Role, RollbackResult, Stage, Token, UpdateModel, User, Version, Webhook,
 } from './types.js';
 
-import { ApiError, Transport, counting, enc, nonEmpty, partChecksum, sha256Hex, single } from './transport.js';
+import { ApiError, Transport, counting, enc, nonEmpty, partChecksum, sha256Hex, single, type StreamedBody } from './transport.js';
 
 export * from './types.js';
-export { ApiError, type ClientOptions } from './transport.js';
+export { ApiError, type ClientOptions, type StreamedBody } from './transport.js';
 
 export class ModelgateClient extends Transport {
   // --- identity
@@ -224,7 +224,16 @@ export class ModelgateClient extends Transport {
   }
   /** The raw download response, for streaming large blobs (the caller checks the digest). */
   openBlob(digest: string, range?: { start: number; end?: number }): Promise<Response> {
-    return this.send('GET', `/api/v1/blobs/${enc(digest)}`, { headers: range ? { range: `bytes=${range.start}-${range.end ?? ''}` } : {} });
+    return this.send('GET', `/api/v1/blobs/${enc(digest)}`, { headers: rangeHeader(range) });
+  }
+
+  /**
+   * A blob's bytes as they arrive, the cheapest way the runtime has (in Node, Node's own stream:
+   * see Transport.receive), for large downloads; the caller checks the digest. An answer other
+   * than 2xx throws ApiError; a redirect to a presigned URL is followed.
+   */
+  readBlob(digest: string, range?: { start: number; end?: number }): Promise<StreamedBody> {
+    return this.receive(`/api/v1/blobs/${enc(digest)}`, rangeHeader(range));
   }
 
   // --- webhooks and events
@@ -365,4 +374,8 @@ export class ModelgateClient extends Transport {
   }
   /** The raw JSON Lines export, for streaming to a file. */
   openAuditExport(): Promise<Response> { return this.send('GET', '/api/v1/audit/export'); }
+}
+
+function rangeHeader(range?: { start: number; end?: number }): Record<string, string> {
+  return range ? { range: `bytes=${range.start}-${range.end ?? ''}` } : {};
 }
