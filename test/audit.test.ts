@@ -47,6 +47,22 @@ describe.each(DIALECTS)('audit chain on $name', ({ name }) => {
     expect(total).toBeGreaterThan(3);
   });
 
+  it('detects an entry stored before the first one, where the walk from entry 1 would never look', async () => {
+    await someHistory(t);
+    const [first] = (await t.sql(`select time, actor, action, resource, changes, request_id, prev_hash, hash from audit_log where seq = 1`)) as Record<string, unknown>[];
+    const insert = `insert into audit_log (seq, time, actor, action, resource, changes, request_id, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+    await t.sql(insert, [0, first!.time, 'mallory', 'model.deleted', 'models/audited', '{}', null, first!.prev_hash, first!.hash]);
+    await t.sql(insert, [-5, first!.time, 'mallory', 'model.deleted', 'models/audited', '{}', null, first!.prev_hash, first!.hash]);
+    expect(await t.admin.verifyAudit()).toMatchObject({ ok: false, first_bad_seq: -5, problem: expect.stringContaining('2 entries are stored before entry 1') });
+    // SQLite lets a primary key that is not an INTEGER hold NULL.
+    await t.sql('delete from audit_log where seq < 1');
+    expect((await t.admin.verifyAudit()).ok).toBe(true);
+    if (name === 'sqlite') {
+      await t.sql(insert, [null, first!.time, 'mallory', 'model.deleted', 'models/audited', '{}', null, first!.prev_hash, first!.hash]);
+      expect(await t.admin.verifyAudit()).toMatchObject({ ok: false, first_bad_seq: 0, problem: expect.stringContaining('1 entry is stored before entry 1') });
+    }
+  });
+
   it('detects two entries swapped', async () => {
     await someHistory(t);
     const rows = (await t.sql(`select seq, time, actor, action, resource, changes, request_id, prev_hash, hash from audit_log where seq in (4, 5) order by seq`)) as Record<string, unknown>[];

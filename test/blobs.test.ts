@@ -163,6 +163,10 @@ describe.each(DIALECTS)('blobs on $name', ({ name: dialect }) => {
       expect([slice.status, slice.headers.get('content-range'), await collect(slice.body)]).toEqual([206, `bytes 5-9/${bytes.length}`, '56789']);
       await expect(viewer.readBlob(`sha256:${sha256(randomBytes(8))}`)).rejects.toMatchObject({ status: 404, code: 'BLOB_NOT_FOUND' });
       await expect(new ModelgateClient({ url: t.url }).readBlob(`sha256:${hex}`)).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+      // With a fetch of the caller's own (as in a browser), through fetch's body.
+      const viaFetch = new ModelgateClient({ url: t.url, token: t.adminToken, fetch: (input, init) => fetch(input, init) });
+      expect(await collect((await viaFetch.readBlob(`sha256:${hex}`, { start: 15 })).body)).toBe('fghij');
+      await expect(viaFetch.readBlob(`sha256:${sha256(randomBytes(8))}`)).rejects.toMatchObject({ status: 404, code: 'BLOB_NOT_FOUND' });
     });
 
     it('an unknown digest is 404 BLOB_NOT_FOUND, with or without its sha256: prefix', async () => {

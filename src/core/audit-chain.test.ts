@@ -28,6 +28,10 @@ class MemoryJournal implements JournalRepository {
     // Built here as the databases build it in SQL.
     return (await this.storedAuditRange(afterSeq, limit)).map((e) => [e.seq, auditHashInput(e), e.prevHash, e.hash]);
   }
+  async auditBeforeChain() {
+    const strays = this.entries.filter((e) => !(e.seq >= 1));
+    return { count: strays.length, lowest: strays.length === 0 ? null : Math.min(...strays.map((e) => e.seq)) };
+  }
   async listEvents(afterSeq: number, limit: number) { return this.events.filter((e) => e.seq > afterSeq).slice(0, limit); }
 }
 

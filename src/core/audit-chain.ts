@@ -86,6 +86,11 @@ export async function verifyChain(journal: JournalRepository): Promise<ChainVeri
   const fail = (seq: number, problem: string): ChainVerification => ({
     ok: false, entries: checked, headHash: before.auditHash, firstBadSeq: seq, problem,
   });
+  // The walk starts at entry 1: an entry stored below it would be listed but never checked.
+  const strays = await journal.auditBeforeChain();
+  if (strays.count > 0) {
+    return fail(strays.lowest ?? 0, `${strays.count} ${strays.count === 1 ? 'entry is' : 'entries are'} stored before entry 1, outside the chain`);
+  }
   // The pages after the one being hashed are read ahead. The walk only goes past a page of PAGE
   // entries numbered on from the last, so each page starts PAGE entries after the one before.
   // A read that a failure below leaves unread must not fail unhandled.

@@ -88,7 +88,7 @@ export class Transport {
     }
     if (options.raw && this.streamer) {
       if (options.rawLength !== undefined) headers['content-length'] = String(options.rawLength);
-      return sendStreamed(this.streamer, url, method, headers, options.raw, this.base, options.signal);
+      return sendStreamed(url, method, headers, options.raw, this.base, options.signal);
     }
     try {
       // A streamed body goes with redirect: 'error': under any other mode Node's fetch clones the
@@ -105,7 +105,7 @@ export class Transport {
   /**
    * GETs a body to be read as it arrives; an answer other than 2xx throws ApiError. In Node it
    * comes through node:http as Node's own stream: fetch's body is a web stream, and reading one
-   * cost the client more CPU than the server spent sending it (a 1 GiB download ran 12-18%
+   * cost the client more CPU than the server spent sending it (a 1 GiB download ran 8-17%
    * slower). Redirects are followed here, the bearer token only to the same origin: a
    * presigned URL carries its own credentials.
    */
@@ -116,19 +116,18 @@ export class Transport {
       return { status: response.status, headers: response.headers, body: webBody(response.body) };
     }
     const all = this.token ? { ...headers, authorization: `Bearer ${this.token}` } : headers;
-    let response: NodeResponse;
+    let refusal: Response;
     try {
-      response = await getFollowing(new URL(this.base + path), all, 0);
+      const response = await getFollowing(new URL(this.base + path), all, 0);
+      const status = response.statusCode ?? 502;
+      if (status >= 200 && status <= 299) return { status, headers: headersOf(response), body: response };
+      refusal = await fetchResponse(response);
     } catch (err) {
-      throw new ApiError(0, 'UNREACHABLE', `cannot reach ${this.base}: ${(err as { code?: string }).code ?? (err as Error).message}`);
+      throw unreachable((err as { origin?: string }).origin ?? this.base, err);
     }
-    const status = response.statusCode ?? 502;
-    if (status < 200 || status > 299) {
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of response) chunks.push(chunk);
-      await this.parse(new Response(new Blob(chunks as Uint8Array<ArrayBuffer>[]), { status, headers: headersOf(response) }));
-    }
-    return { status, headers: headersOf(response), body: response };
+    await this.parse(refusal);
+    // (parse has thrown: the answer is not 2xx.)
+    throw new ApiError(refusal.status, `HTTP_${refusal.status}`, refusal.statusText);
   }
 
   protected async parse(response: Response): Promise<unknown> {
@@ -200,13 +199,38 @@ function headersOf(response: NodeResponse): Headers {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
-/** A GET with node:http, following redirects as fetch does; the token stays with its origin. */
-async function getFollowing(url: URL, headers: Record<string, string>, hops: number): Promise<NodeResponse> {
-  const request = (url.protocol === 'https:' ? node.https! : node.http!).request(url, { method: 'GET', headers });
+/** The answer as a fetch Response, its body read whole. */
+async function fetchResponse(response: NodeResponse): Promise<Response> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of response) chunks.push(chunk);
+  const given = response.statusCode ?? 502;
+  // (Response refuses a status it does not know, and a body with these.)
+  const status = given >= 200 && given <= 599 ? given : 502;
+  const empty = status === 204 || status === 205 || status === 304;
+  const init = { status, statusText: response.statusMessage ?? '', headers: headersOf(response) };
+  return new Response(empty ? null : await new Blob(chunks as Uint8Array<ArrayBuffer>[]).arrayBuffer(), init);
+}
+
+/** A node:http(s) request that is given up, as undici does, after IDLE_TIMEOUT_MS without progress. */
+function nodeRequest(url: URL, options: { method: string; headers: Record<string, string>; signal?: AbortSignal }): NodeRequest {
+  const request = (url.protocol === 'https:' ? node.https! : node.http!).request(url, options);
   request.setTimeout(IDLE_TIMEOUT_MS, () => request.destroy(Object.assign(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
+  return request;
+}
+
+function unreachable(origin: string, err: unknown): ApiError {
+  return new ApiError(0, 'UNREACHABLE', `cannot reach ${origin}: ${(err as { code?: string }).code ?? (err as Error).message}`);
+}
+
+/**
+ * A GET with node:http, following redirects as fetch does; the token stays with its origin. A
+ * failure is marked with the origin it happened at (a presigned URL's, say, not the registry's).
+ */
+async function getFollowing(url: URL, headers: Record<string, string>, hops: number): Promise<NodeResponse> {
+  const request = nodeRequest(url, { method: 'GET', headers });
   const response = await new Promise<NodeResponse>((resolve, reject) => {
     request.once('response', resolve);
-    request.once('error', reject);
+    request.once('error', (err) => reject(Object.assign(err, { origin: url.origin })));
     request.end();
   });
   const location = response.headers.location;
@@ -229,6 +253,8 @@ async function* webBody(body: ReadableStream<Uint8Array> | null): AsyncIterable<
       yield value;
     }
   } finally {
+    // Stopped early: the rest is not wanted, and the connection is let go.
+    await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }
@@ -241,8 +267,8 @@ const IDLE_TIMEOUT_MS = 300_000;
  * copies every chunk of a streamed body, twice for one that is not a Buffer: for a large
  * upload that was most of the client's CPU and all of its garbage.) Answers a fetch Response.
  */
-async function sendStreamed(http: NodeHttp, url: URL, method: string, headers: Record<string, string>, body: AsyncIterable<Uint8Array>, base: string, signal?: AbortSignal): Promise<Response> {
-  const request = (url.protocol === 'https:' ? node.https! : http).request(url, { method, headers, signal });
+async function sendStreamed(url: URL, method: string, headers: Record<string, string>, body: AsyncIterable<Uint8Array>, base: string, signal?: AbortSignal): Promise<Response> {
+  const request = nodeRequest(url, { method, headers, signal });
   // A body that is not the length declared fails here, rather than desynchronise the connection.
   request.strictContentLength = true;
   let answered = false;
@@ -260,9 +286,6 @@ async function sendStreamed(http: NodeHttp, url: URL, method: string, headers: R
   answer.then(wakeUp, wakeUp); // (observed below, once the body is sent or the server has answered)
   request.on('drain', wakeUp);
   request.once('close', () => { closed = true; wakeUp(); });
-  const unreachable = (err: unknown) => new ApiError(0, 'UNREACHABLE', `cannot reach ${base}: ${(err as { code?: string }).code ?? (err as Error).message}`);
-  // As undici does: a server silent this long (no answer, no room for more body) is given up on.
-  request.setTimeout(IDLE_TIMEOUT_MS, () => request.destroy(Object.assign(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
   let sent = false;
   try {
     // A server that answers before the whole body arrived (a refusal) is not sent the rest.
@@ -278,21 +301,14 @@ async function sendStreamed(http: NodeHttp, url: URL, method: string, headers: R
     request.destroy(err as Error);
     throw err;
   }
-  let response: NodeResponse;
-  const chunks: Uint8Array[] = [];
   try {
-    response = await answer;
-    for await (const chunk of response) chunks.push(chunk);
+    return await fetchResponse(await answer);
   } catch (err) {
-    throw unreachable(err);
+    throw unreachable(base, err);
   } finally {
     // Half a body was sent: the connection is out of step and is not kept.
     if (!sent) request.destroy();
   }
-  const status = response.statusCode ?? 502;
-  const empty = status === 204 || status === 205 || status === 304;
-  const init = { status, statusText: response.statusMessage ?? '', headers: headersOf(response) };
-  return new Response(empty ? null : await new Blob(chunks as Uint8Array<ArrayBuffer>[]).arrayBuffer(), init);
 }
 
 /** Node's hashing where there is one (it reads the bytes in place); Web Crypto, which copies them first, elsewhere. */

@@ -101,6 +101,14 @@ export class KyselyJournalRepository implements JournalRepository {
     return rows.map((r) => [r.seq, r.input, r.prev_hash, r.hash]);
   }
 
+  async auditBeforeChain(): Promise<{ count: number; lowest: number | null }> {
+    const { rows } = await sql<{ n: number | string; lowest: number | string | null }>`
+      select count(*) as n, min(seq) as lowest from audit_log where seq < 1 or seq is null
+    `.execute(this.db);
+    const row = onlyRow({ rows });
+    return { count: Number(row.n), lowest: row.lowest === null ? null : Number(row.lowest) };
+  }
+
   async listEvents(afterSeq: number, limit: number): Promise<OutboxEvent[]> {
     const { rows } = await eventsAfter(this.db, afterSeq, limit);
     return rows.map((r) => ({
