@@ -5,19 +5,13 @@
  * escaping (on PostgreSQL, all but control characters), through both the prepared read and the
  * Kysely one used inside a transaction; and entries whose text comes out otherwise verify.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEntryHash, auditHashInput, verifyChain } from '../src/core/audit-chain.js';
 import { canonicalJson } from '../src/core/canonical-json.js';
 import type { AuditHashInput, StoredAuditEntry } from '../src/core/ports.js';
-import { openDatabase, type DbHandle } from '../src/db/connect.js';
 import { KyselyUnitOfWork } from '../src/db/unit-of-work.js';
-import { DIALECTS, POSTGRES_URL } from './helpers/harness.js';
+import { DIALECTS, scratchDatabase } from './helpers/harness.js';
 
 const AWKWARD = [
   'plain', 'q"uote', 'back\\slash', 'new\nline', 'tab\there', '\b\f\r', 'ctl\u0001\u001f\u007f', 'é ü 中文 😀',
@@ -28,21 +22,14 @@ const AWKWARD = [
 const storable = fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\0') && s.isWellFormed());
 
 describe.each(DIALECTS)('audit hash inputs on $name', ({ name }) => {
-  let handle: DbHandle;
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
   let uow: KyselyUnitOfWork;
-  let dir: string;
-  const schema = `mg_audit_inputs_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mg-audit-inputs-'));
-    handle = await openDatabase(name === 'postgres' ? POSTGRES_URL! : join(dir, 'registry.db'), { schema });
-    uow = new KyselyUnitOfWork(handle);
+    db = await scratchDatabase(name, 'audit-inputs');
+    uow = new KyselyUnitOfWork(db.handle);
   });
-  afterAll(async () => {
-    if (name === 'postgres') await sql.raw(`drop schema ${schema} cascade`).execute(handle.db);
-    await handle?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => { await db?.close(); });
 
   /** Appends entries with these fields to the chain, as a committed change does. */
   async function append(fields: Array<Pick<StoredAuditEntry, 'actor' | 'action' | 'resource' | 'time' | 'requestId'>>): Promise<void> {

@@ -1,14 +1,10 @@
 /** Statements compiled once and bound per call (src/db/repositories/fixed-query.ts), on both databases. */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type DbHandle } from '../src/db/connect.js';
+import type { DbHandle } from '../src/db/connect.js';
 import { fixedQuery, insertRows } from '../src/db/repositories/fixed-query.js';
 import type { Database } from '../src/db/schema.js';
-import { DIALECTS, POSTGRES_URL } from './helpers/harness.js';
+import { DIALECTS, scratchDatabase } from './helpers/harness.js';
 
 /** A scratch table the schema does not know: the helpers are typed for Database, so it is cast. */
 type Scratch = Kysely<Record<string, Record<string, unknown>>>;
@@ -23,19 +19,14 @@ const byRange = fixedQuery((db, low: number, high: number) => {
 
 describe.each(DIALECTS)('fixed queries on $name', ({ name }) => {
   let handle: DbHandle;
-  let dir: string;
-  const schema = `mg_fixed_${randomBytes(4).toString('hex')}`;
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mg-fixed-'));
-    handle = await openDatabase(name === 'postgres' ? POSTGRES_URL! : join(dir, 'fixed.db'), { schema });
+    db = await scratchDatabase(name, 'fixed');
+    handle = db.handle;
     await sql`create table fq_items (id varchar(20) primary key, n integer not null, note varchar(20) not null default 'none')`.execute(handle.db);
   });
-  afterAll(async () => {
-    if (name === 'postgres') await sql.raw(`drop schema ${schema} cascade`).execute(handle.db);
-    await handle?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => { await db?.close(); });
 
   const items = async () => (await sql<{ id: string; n: number; note: string }>`select id, n, note from fq_items order by n`.execute(handle.db)).rows;
 

@@ -8,7 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import pg from 'pg';
+import { openDatabase, type DbHandle } from '../../src/db/connect.js';
 import { ModelgateClient, type Promotion, type Role } from '../../src/sdk/client.js';
 import { loadServeConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/main.js';
@@ -72,6 +74,24 @@ export async function rawSql<T = unknown>(dialect: Dialect['name'], sqliteFile: 
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A migrated database of its own, without a server: a fresh SQLite file, or a fresh schema in
+ * the test PostgreSQL. `close` drops the schema (or the file) and closes the connections.
+ */
+export async function scratchDatabase(dialect: Dialect['name'], label: string): Promise<{ handle: DbHandle; close(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `mg-${label}-`));
+  const schema = `mg_${label.replace(/-/g, '_')}_${randomBytes(4).toString('hex')}`;
+  const handle = await openDatabase(dialect === 'postgres' ? POSTGRES_URL! : join(dir, 'registry.db'), { schema });
+  return {
+    handle,
+    close: async () => {
+      if (dialect === 'postgres') await sql.raw(`drop schema ${schema} cascade`).execute(handle.db);
+      await handle.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function startTestServer(dialect: Dialect['name'], extra: Record<string, string> = {}): Promise<TestServer> {
