@@ -87,6 +87,17 @@ describe.each(DIALECTS)('blobs on $name', ({ name: dialect }) => {
       expect(await filesUnder(join(blobsDir(), 'tmp'))).toEqual([]);
     });
 
+    it('past 8 MiB, where the hash worker hashes what was written: a wrong ?sha256= keeps nothing, a right one is stored', async () => {
+      const bytes = randomBytes(20 * MiB + 3);
+      const claimed = sha256(randomBytes(16));
+      const error = await refusedUpload(() => t.admin.uploadBlob(bytes, { sha256: claimed }), 422, 'DIGEST_MISMATCH');
+      expect(error.details).toEqual({ expected: `sha256:${claimed}`, actual: `sha256:${sha256(bytes)}` });
+      await expect(stat(blobPath(sha256(bytes)))).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(await filesUnder(join(blobsDir(), 'tmp'))).toEqual([]);
+      expect(await t.admin.uploadBlob(bytes, { sha256: sha256(bytes) })).toEqual({ digest: `sha256:${sha256(bytes)}`, size: bytes.length });
+      expect((await readFile(blobPath(sha256(bytes)))).equals(bytes)).toBe(true);
+    });
+
     it('a malformed ?sha256= is 400 VALIDATION_FAILED', async () => {
       const bytes = randomBytes(1000);
       for (const claimed of ['xyz', 'A'.repeat(64), `md5:${'a'.repeat(32)}`, 'a'.repeat(63)]) {

@@ -2,6 +2,7 @@
 // file meant to be durable is written back while the bytes arrive, with a failed write-back
 // failing the upload rather than being lost.
 import { createHash, randomBytes } from 'node:crypto';
+import { readSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,11 +33,12 @@ function chunked(bytes: Buffer) {
 
 /**
  * The real file handle, with each datasync noted (how many bytes had arrived) or made to fail,
- * and the writes and syncs under way counted.
+ * and the writes and syncs under way counted. `slowWrites` delays each write by up to 20 ms,
+ * so that writes under way together end in any order.
  */
-function watched(file: FileHandle, failing?: Error) {
+function watched(file: FileHandle, failing?: Error, slowWrites = false) {
   const syncs: number[] = [];
-  const busy = { writes: 0, syncs: 0, mostSyncs: 0 };
+  const busy = { writes: 0, syncs: 0, mostSyncs: 0, mostWrites: 0 };
   let arrived = () => 0;
   const handle = new Proxy(file, {
     get(target, key) {
@@ -56,7 +58,9 @@ function watched(file: FileHandle, failing?: Error) {
       if (key === 'writev') {
         return async (...args: Parameters<FileHandle['writev']>) => {
           busy.writes += 1;
+          busy.mostWrites = Math.max(busy.mostWrites, busy.writes);
           try {
+            if (slowWrites) await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
             return await target.writev(...args);
           } finally {
             busy.writes -= 1;
@@ -91,6 +95,58 @@ describe('writeChecked', () => {
     expect(syncs.length).toBeLessThanOrEqual(2);
     expect(busy.mostSyncs).toBe(1);
     for (const at of syncs) expect(at).toBeLessThan(bytes.length);
+  });
+
+  it('keeps up to four writes under way, and reports the bytes written in order as they are', async () => {
+    const bytes = randomBytes(24 * MiB + 5);
+    const path = join(dir, 'blob');
+    const file = await open(path, 'w+');
+    const { handle, busy } = watched(file, undefined, true);
+    const ends: number[] = [];
+    const check = Buffer.alloc(4096);
+    await writeChecked(handle, chunked(bytes), {
+      position: 0, maxBytes: bytes.length, tooLong: () => new Error('too long'), checksums: { sha256: false, crc32: false }, durable: false,
+      onWritten: (end) => {
+        ends.push(end);
+        // Whatever is reported written is in the file (its last bytes are read back here).
+        const { bytesRead } = readSync(file.fd, check, 0, check.length, end - check.length);
+        expect(check.subarray(0, bytesRead).equals(bytes.subarray(end - check.length, end))).toBe(true);
+      },
+    });
+    await file.close();
+    expect(busy.mostWrites).toBe(4);
+    expect(ends.at(-1)).toBe(bytes.length);
+    for (let i = 1; i < ends.length; i++) expect(ends[i]).toBeGreaterThan(ends[i - 1]!);
+    expect((await readFile(path)).equals(bytes)).toBe(true);
+  });
+
+  it('fails on a write that fails with others under way, and leaves none of them writing', async () => {
+    const bytes = randomBytes(24 * MiB);
+    const file = await open(join(dir, 'blob'), 'w');
+    const { handle, busy } = watched(file, undefined, true);
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    let writes = 0;
+    let failedAt = Infinity;
+    const failing = new Proxy(handle, {
+      get(target, key) {
+        if (key !== 'writev') return Reflect.get(target, key, target) as unknown;
+        return (...args: Parameters<FileHandle['writev']>) => {
+          if (++writes !== 6) return target.writev(...args);
+          failedAt = args[1]!;
+          return Promise.reject(enospc);
+        };
+      },
+    });
+    const ends: number[] = [];
+    await expect(writeChecked(failing, chunked(bytes), {
+      position: 0, maxBytes: bytes.length, tooLong: () => new Error('too long'), checksums: { sha256: true, crc32: false }, durable: true,
+      onWritten: (end) => ends.push(end),
+    })).rejects.toBe(enospc);
+    expect(busy.writes).toBe(0);
+    // Nothing past the failed write is reported written.
+    expect(failedAt).toBeGreaterThanOrEqual(5 * MiB);
+    for (const end of ends) expect(end).toBeLessThanOrEqual(failedAt);
+    await file.close();
   });
 
   it('leaves a file that will not be fsynced alone (the S3 store spool)', async () => {

@@ -25,8 +25,10 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import { ModelgateError, errors } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ClaimBlob, StoredPart, UploadHandle } from '../core/ports.js';
+import { WrittenFileDigest } from './file-digest.js';
 import { HashAhead } from './hash-ahead.js';
-import { writeChecked, writeHashed } from './stream-writer.js';
+import { HashWorker } from './hash-worker.js';
+import { writeChecked } from './stream-writer.js';
 import { WriteLog, checkUploadId } from './write-log.js';
 
 export class FsBlobStore implements BlobStore {
@@ -36,6 +38,8 @@ export class FsBlobStore implements BlobStore {
   private readonly uploadsDir: string;
 
   private readonly log: WriteLog;
+  /** One worker thread hashes large single uploads and sessions' whole digests. */
+  private readonly hasher = new HashWorker();
   private readonly ahead: HashAhead;
   /** Bytes of completed sessions that were hashed ahead, and that completion hashed itself. */
   readonly hashed = { ahead: 0, atCompletion: 0 };
@@ -45,7 +49,7 @@ export class FsBlobStore implements BlobStore {
     this.tmpDir = join(root, 'tmp');
     this.uploadsDir = join(root, 'uploads');
     this.log = new WriteLog(this.uploadsDir, options.leaseMs);
-    this.ahead = new HashAhead(this.log, (id) => this.partsPath(id));
+    this.ahead = new HashAhead(this.log, (id) => this.partsPath(id), this.hasher);
   }
 
   get location(): string {
@@ -61,20 +65,26 @@ export class FsBlobStore implements BlobStore {
   async put(body: AsyncIterable<Uint8Array>, options: { expectedDigest?: string; maxBytes: number; claim: ClaimBlob }): Promise<BlobInfo> {
     const tmp = join(this.tmpDir, `${randomUUID()}.part`);
     const file = await open(tmp, 'wx', 0o644);
+    const sha256 = new WrittenFileDigest(this.hasher, tmp);
     let kept = false;
     try {
-      const { size, hash } = await writeHashed(file, body, { maxBytes: options.maxBytes, tooLong: () => errors.tooLarge(options.maxBytes), durable: true });
-      const digest = `sha256:${hash.digest('hex')}`;
+      const { size } = await writeChecked(file, body, {
+        position: 0, maxBytes: options.maxBytes, tooLong: () => errors.tooLarge(options.maxBytes), durable: true,
+        checksums: { sha256: false, crc32: false }, observe: sha256.observe, onWritten: sha256.written,
+      });
+      // The sync goes beside the end of the hashing: bytes that turn out wrong are deleted anyway.
+      const [hex] = await Promise.all([sha256.hex(), file.sync()]);
+      const digest = `sha256:${hex}`;
       if (options.expectedDigest !== undefined && options.expectedDigest !== digest) {
         throw errors.digestMismatch(options.expectedDigest, digest);
       }
-      await file.sync();
       await file.close();
       await this.publish(tmp, { digest, size }, options.claim);
       kept = true;
       return { digest, size };
     } finally {
       if (!kept) {
+        sha256.drop();
         await file.close().catch(() => {});
         await rm(tmp, { force: true });
       }
@@ -211,7 +221,8 @@ export class FsBlobStore implements BlobStore {
 
   /** Stops the hashing worker (a new one starts if needed). */
   close(): Promise<void> {
-    return this.ahead.close();
+    this.ahead.close();
+    return this.hasher.close();
   }
 
   async abortUpload(upload: UploadHandle): Promise<void> {

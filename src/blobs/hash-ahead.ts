@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { UploadHandle } from '../core/ports.js';
-import { HashWorker } from './hash-worker.js';
+import type { HashWorker } from './hash-worker.js';
 import type { WriteLog } from './write-log.js';
 
 /** Sessions whose digest is hashed ahead at once; past that, one nobody fed for PREHASH_IDLE_MS makes room. */
@@ -32,9 +32,7 @@ export interface Prehash {
 
 export class HashAhead {
   private readonly prehashes = new Map<string, Prehash>();
-  private readonly hasher = new HashWorker();
-
-  constructor(private readonly log: WriteLog, private readonly partsPath: (id: string) => string) {}
+  constructor(private readonly log: WriteLog, private readonly partsPath: (id: string) => string, private readonly hasher: HashWorker) {}
 
   /**
    * Called as a part of the session lands here: hashes its parts from disk, in order, as far
@@ -148,10 +146,9 @@ export class HashAhead {
     return this.prehashes.get(id)?.offset ?? 0;
   }
 
-  /** Stops the hashing worker (a new one starts if needed). */
-  async close(): Promise<void> {
+  /** Stops hashing ahead: what completions then need is hashed whole. */
+  close(): void {
     for (const p of this.prehashes.values()) p.stopped = true;
     this.prehashes.clear();
-    await this.hasher.close();
   }
 }

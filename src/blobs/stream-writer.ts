@@ -1,17 +1,19 @@
 /**
  * Hashing and writing a byte stream to a file handle at disk speed: chunks are gathered into
- * 1 MiB writes (one writev each: they are not copied into one buffer first) and the next
- * write's bytes are hashed while the previous write is in flight. For a file that will be
- * fsynced, the bytes are written back to disk as they come (a datasync every 32 MiB, one at a
- * time, beside the writes), so the final fsync has little left to do: the kernel would
- * otherwise hold up to a tenth of memory dirty and write all of it during that fsync, after the
- * last byte arrived.
+ * 1 MiB writes (one writev each: they are not copied into one buffer first), and up to four
+ * of them are under way at once while the next ones arrive and are hashed, so one slow write
+ * does not hold up the receiving. For a file that will be fsynced, the bytes are written back
+ * to disk as they come (a datasync every 32 MiB, one at a time, beside the writes), so the
+ * final fsync has little left to do: the kernel would otherwise hold up to a tenth of memory
+ * dirty and write all of it during that fsync, after the last byte arrived.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 
 const WRITE_SIZE = 1 << 20;
+/** With one write at a time, a 1 GiB upload spent 0.2-1.1 s of its 2-3 s waiting on the last one. */
+const WRITES_IN_FLIGHT = 4;
 const WRITE_BACK_BYTES = 32 << 20;
 
 /** Which checksums to compute as the bytes go by: a sha256 pass costs about 3x a CRC-32 one. */
@@ -39,6 +41,10 @@ export interface WriteOptions {
   mayWrite?: () => void;
   /** The caller will fsync the file: write the bytes back as they come (a failed write-back throws). */
   durable: boolean;
+  /** Sees each chunk as it arrives, before it is written. */
+  observe?: (chunk: Uint8Array) => void;
+  /** Called as the bytes before `end` are all written, in order, after each write. */
+  onWritten?: (end: number) => void;
 }
 
 /**
@@ -46,37 +52,46 @@ export interface WriteOptions {
  * `durable` writes back on the way: the caller decides when the bytes must be durable.
  */
 export async function writeChecked(file: FileHandle, body: AsyncIterable<Uint8Array>, options: WriteOptions): Promise<WrittenBytes> {
-  const { maxBytes, tooLong, checksums, mayWrite } = options;
+  const { maxBytes, tooLong, checksums, mayWrite, observe, onWritten } = options;
   const hash = checksums.sha256 ? createHash('sha256') : null;
   let crc = 0;
   let size = 0;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
-  let inFlight: Promise<unknown> = Promise.resolve();
+  // The writes under way, oldest first, and all of them done in order (what a write-back waits for).
+  const writing: Promise<void>[] = [];
+  let written: Promise<void> = Promise.resolve();
   let at = options.position;
   // One write-back at a time; a failed one fails the whole write (after a failed fsync Linux
   // may count the pages clean, so a later fsync would not report the loss).
   let writingBack: Promise<void> | null = null;
   let writeBackFailure: unknown = null;
   let notWrittenBack = 0;
+  // A failed write stops the writing at the next flush, not only once it is the oldest.
+  let writeFailure: unknown = null;
 
   const flush = async () => {
     const buffers = pending;
     const length = pendingBytes;
     pending = [];
     pendingBytes = 0;
-    await inFlight;
+    if (writing.length >= WRITES_IN_FLIGHT) await writing.shift();
+    if (writeFailure !== null) throw writeFailure;
     if (writeBackFailure !== null) throw writeBackFailure;
     mayWrite?.();
     const offset = at;
-    at += length;
-    inFlight = writeAll(file, buffers, offset);
-    // Observed at the next flush; this only keeps a failed write from counting as unhandled.
-    inFlight.catch(() => {});
+    const end = (at += length);
+    const write = writeAll(file, buffers, offset);
+    writing.push(write);
+    written = written.then(() => write);
+    write.catch((err: unknown) => { writeFailure ??= err; });
+    // (Observed at the end, or through `writing` and `writeFailure` before.)
+    written.catch(() => {});
+    if (onWritten) written.then(() => onWritten(end), () => {});
     notWrittenBack += length;
     if (options.durable && notWrittenBack >= WRITE_BACK_BYTES && writingBack === null) {
       notWrittenBack = 0;
-      writingBack = inFlight.then(() => file.datasync()).then(
+      writingBack = written.then(() => file.datasync()).then(
         () => { writingBack = null; },
         (err: unknown) => { writeBackFailure ??= err; writingBack = null; },
       );
@@ -87,6 +102,7 @@ export async function writeChecked(file: FileHandle, body: AsyncIterable<Uint8Ar
     for await (const chunk of body) {
       size += chunk.length;
       if (size > maxBytes) throw tooLong();
+      observe?.(chunk);
       hash?.update(chunk);
       if (checksums.crc32) crc = crc32(chunk, crc);
       pending.push(chunk);
@@ -97,11 +113,11 @@ export async function writeChecked(file: FileHandle, body: AsyncIterable<Uint8Ar
   } catch (err) {
     // Whatever stopped it (the body broke off, too many bytes, a failed write), nothing is
     // left writing to the file when the caller closes it.
-    await inFlight.catch(() => {});
+    await Promise.allSettled(writing);
     await writingBack;
     throw err;
   }
-  await inFlight;
+  await written;
   await writingBack;
   if (writeBackFailure !== null) throw writeBackFailure;
   return { size, hash, crc32: checksums.crc32 ? (crc >>> 0).toString(16).padStart(8, '0') : null };
