@@ -1,7 +1,17 @@
 // Shared by the bench scripts: start a server process and wait until it listens; a PostgreSQL
 // schema of its own for a bench run.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
+
+/**
+ * The flags `npm start` gives Node (package.json): every server a bench starts runs with them,
+ * as a deployment does, the bare Fastify baselines included.
+ */
+export const NODE_FLAGS = (() => {
+  const start = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts.start.split(/\s+/);
+  return start.slice(1, start.findIndex((word) => word.endsWith('modelgate.js'))).filter((word) => word.startsWith('--'));
+})();
 
 /** Servers still running: a bench that fails half-way must not leave them behind. */
 const running = new Set();
@@ -12,9 +22,9 @@ export async function stopAllServers() {
   await Promise.all([...running].map((child) => stopServer({ child })));
 }
 
-/** Spawns `node <args>` and resolves with its URL once it prints "listening on <url>". */
+/** Spawns `node <NODE_FLAGS> <args>` and resolves with its URL once it prints "listening on <url>". */
 export function spawnServer(args, env = {}) {
-  const child = spawn('node', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MODELGATE_LOG_LEVEL: 'warn', ...env } });
+  const child = spawn('node', [...NODE_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MODELGATE_LOG_LEVEL: 'warn', ...env } });
   running.add(child);
   child.once('exit', () => running.delete(child));
   return new Promise((resolve, reject) => {
