@@ -5,12 +5,19 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 
 /**
- * The flags `npm start` gives Node (package.json): every server a bench starts runs with them,
- * as a deployment does, the bare Fastify baselines included.
+ * The flags `npm start` gives Node (package.json, written `--name=value`): every server a
+ * bench starts runs with them, as a deployment does, the bare Fastify baselines included.
  */
 export const NODE_FLAGS = (() => {
-  const start = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts.start.split(/\s+/);
-  return start.slice(1, start.findIndex((word) => word.endsWith('modelgate.js'))).filter((word) => word.startsWith('--'));
+  const start = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts?.start ?? '';
+  const words = start.trim().split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`package.json's start script does not run node: ${start}`);
+  const flags = [];
+  for (const word of words.slice(1)) {
+    if (!word.startsWith('-')) break;
+    flags.push(word);
+  }
+  return flags;
 })();
 
 /** Servers still running: a bench that fails half-way must not leave them behind. */

@@ -149,6 +149,44 @@ describe('writeChecked', () => {
     await file.close();
   });
 
+  it.each([
+    ['the last write', 24],
+    ['the one before the last', 23],
+  ])('fails when %s fails, once nothing is writing or syncing any more', async (_, failing) => {
+    const bytes = randomBytes(24 * MiB);
+    const file = await open(join(dir, 'blob'), 'w');
+    const { handle, busy } = watched(file, undefined, true);
+    const eio = Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    let writes = 0;
+    const breaking = new Proxy(handle, {
+      get(target, key) {
+        if (key !== 'writev') return Reflect.get(target, key, target) as unknown;
+        return (...args: Parameters<FileHandle['writev']>) => (++writes === failing ? Promise.reject(eio) : target.writev(...args));
+      },
+    });
+    // Whole 1 MiB chunks: exactly 24 writes.
+    const whole = (async function* () { for (let at = 0; at < bytes.length; at += MiB) yield bytes.subarray(at, at + MiB); })();
+    await expect(writeChecked(breaking, whole, {
+      position: 0, maxBytes: bytes.length, tooLong: () => new Error('too long'), checksums: { sha256: false, crc32: false }, durable: true,
+    })).rejects.toBe(eio);
+    // (A failed write stops the writes after it as soon as it is seen.)
+    expect(writes).toBeGreaterThanOrEqual(failing);
+    expect(busy).toMatchObject({ writes: 0, syncs: 0 });
+    await file.close();
+  });
+
+  it('fails, rather than crash, when the onWritten callback throws', async () => {
+    const file = await open(join(dir, 'blob'), 'w');
+    const { handle, busy } = watched(file);
+    const broken = new Error('the hash worker could not start');
+    await expect(writeChecked(handle, chunked(randomBytes(6 * MiB)), {
+      position: 0, maxBytes: 6 * MiB, tooLong: () => new Error('too long'), checksums: { sha256: false, crc32: false }, durable: false,
+      onWritten: (end) => { if (end > 2 * MiB) throw broken; },
+    })).rejects.toBe(broken);
+    expect(busy.writes).toBe(0);
+    await file.close();
+  });
+
   it('leaves a file that will not be fsynced alone (the S3 store spool)', async () => {
     const bytes = randomBytes(40 * MiB);
     const file = await open(join(dir, 'spool'), 'w');

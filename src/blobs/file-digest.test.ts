@@ -44,7 +44,7 @@ describe('WrittenFileDigest', () => {
   afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
   afterEach(async () => { await worker.close(); });
 
-  async function upload(bytes: Buffer, options: { maxBytes?: number } = {}) {
+  async function upload(bytes: Buffer, options: { maxBytes?: number; claimed?: number } = {}) {
     const path = join(dir, `${randomBytes(6).toString('hex')}.part`);
     const file = await open(path, 'wx');
     const digest = new WrittenFileDigest(worker, path);
@@ -53,7 +53,7 @@ describe('WrittenFileDigest', () => {
         position: 0, maxBytes: options.maxBytes ?? bytes.length, tooLong: () => new Error('too long'), durable: false,
         checksums: { sha256: false, crc32: false }, observe: digest.observe, onWritten: digest.written,
       });
-      return await digest.hex();
+      return await digest.hex(options.claimed ?? bytes.length);
     } catch (err) {
       digest.drop();
       throw err;
@@ -92,6 +92,23 @@ describe('WrittenFileDigest', () => {
     const bytes = randomBytes(40 * MiB);
     expect(await upload(bytes)).toBe(sha(bytes));
     expect(worker.finished.at(-1)).toBe(0);
+  });
+
+  it('refuses a file that does not hold the bytes said to be written, and a digest dropped while finishing', async () => {
+    worker = new WatchedWorker();
+    const bytes = randomBytes(20 * MiB);
+    await expect(upload(bytes, { claimed: bytes.length + 1 })).rejects.toThrow(`holds ${bytes.length} bytes, not the ${bytes.length + 1} written`);
+    const path = join(dir, 'dropped.part');
+    const file = await open(path, 'wx');
+    const digest = new WrittenFileDigest(worker, path);
+    await writeChecked(file, chunked(bytes), {
+      position: 0, maxBytes: bytes.length, tooLong: () => new Error('too long'), durable: false,
+      checksums: { sha256: false, crc32: false }, observe: digest.observe, onWritten: digest.written,
+    });
+    await file.close();
+    const finishing = digest.hex(bytes.length);
+    digest.drop(); // as when the fsync beside it failed
+    await expect(finishing).rejects.toThrow('was dropped');
   });
 
   it('stops feeding the worker once the upload failed', async () => {

@@ -44,17 +44,20 @@ export class WrittenFileDigest {
     this.pump();
   };
 
-  /** The digest (hex) of the whole file, once it is all written. */
-  async hex(): Promise<string> {
+  /** The digest (hex) of the whole file, once all its `size` bytes are written. */
+  async hex(size: number): Promise<string> {
     if (this.inline) return this.inline.digest('hex');
     while (this.feeding) await this.feeding;
+    if (this.stopped) throw new Error(`the digest of ${this.path} was dropped`);
     this.stopped = true;
     // (A worker that restarted in between lost the digest so far and refuses to go on from
     // it: then it hashes the whole file again.)
     const rest = this.failed ? null : await this.hasher.finish(this.key, this.path, this.fed).catch(() => null);
-    if (rest) return rest.digest;
-    this.hasher.drop(this.key);
-    return (await this.hasher.finish(randomUUID(), this.path, 0)).digest;
+    if (!rest) this.hasher.drop(this.key);
+    const { digest, bytes } = rest ? { digest: rest.digest, bytes: this.fed + rest.bytes } : await this.hasher.finish(randomUUID(), this.path, 0);
+    // What was hashed came from the file: it must be all there, and no more.
+    if (bytes !== size) throw new Error(`${this.path} holds ${bytes} bytes, not the ${size} written`);
+    return digest;
   }
 
   /** The upload failed: nothing more is hashed, and the worker forgets the digest. */
@@ -69,7 +72,15 @@ export class WrittenFileDigest {
     const start = this.fed;
     const end = this.writtenTo;
     this.fed = end;
-    this.feeding = this.hasher.feed(this.key, this.path, start, end).then(
+    let feeding;
+    try {
+      feeding = this.hasher.feed(this.key, this.path, start, end);
+    } catch {
+      // (The worker could not start: `hex` hashes the whole file, and fails if it still cannot.)
+      this.failed = true;
+      return;
+    }
+    this.feeding = feeding.then(
       () => { this.feeding = null; this.pump(); },
       () => { this.feeding = null; this.failed = true; },
     );

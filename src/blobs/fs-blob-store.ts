@@ -73,7 +73,7 @@ export class FsBlobStore implements BlobStore {
         checksums: { sha256: false, crc32: false }, observe: sha256.observe, onWritten: sha256.written,
       });
       // The sync goes beside the end of the hashing: bytes that turn out wrong are deleted anyway.
-      const [hex] = await Promise.all([sha256.hex(), file.sync()]);
+      const [hex] = await Promise.all([sha256.hex(size), file.sync()]);
       const digest = `sha256:${hex}`;
       if (options.expectedDigest !== undefined && options.expectedDigest !== digest) {
         throw errors.digestMismatch(options.expectedDigest, digest);

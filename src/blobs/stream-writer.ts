@@ -43,7 +43,10 @@ export interface WriteOptions {
   durable: boolean;
   /** Sees each chunk as it arrives, before it is written. */
   observe?: (chunk: Uint8Array) => void;
-  /** Called as the bytes before `end` are all written, in order, after each write. */
+  /**
+   * Called as the bytes before `end` are all written, in order, after each write; it may still
+   * be called for writes that ended after the call failed.
+   */
   onWritten?: (end: number) => void;
 }
 
@@ -87,7 +90,16 @@ export async function writeChecked(file: FileHandle, body: AsyncIterable<Uint8Ar
     write.catch((err: unknown) => { writeFailure ??= err; });
     // (Observed at the end, or through `writing` and `writeFailure` before.)
     written.catch(() => {});
-    if (onWritten) written.then(() => onWritten(end), () => {});
+    if (onWritten) {
+      // (A callback that throws fails the write, rather than go unhandled.)
+      written.then(() => {
+        try {
+          onWritten(end);
+        } catch (err) {
+          writeFailure ??= err;
+        }
+      }, () => {});
+    }
     notWrittenBack += length;
     if (options.durable && notWrittenBack >= WRITE_BACK_BYTES && writingBack === null) {
       notWrittenBack = 0;
@@ -110,16 +122,17 @@ export async function writeChecked(file: FileHandle, body: AsyncIterable<Uint8Ar
       if (pendingBytes >= WRITE_SIZE) await flush();
     }
     if (pendingBytes > 0) await flush();
+    await written;
+    await writingBack;
+    if (writeFailure !== null) throw writeFailure;
+    if (writeBackFailure !== null) throw writeBackFailure;
   } catch (err) {
-    // Whatever stopped it (the body broke off, too many bytes, a failed write), nothing is
-    // left writing to the file when the caller closes it.
+    // Whatever stopped it (the body broke off, too many bytes, a failed write, the last ones
+    // included), nothing is left writing to the file when the caller closes it.
     await Promise.allSettled(writing);
     await writingBack;
     throw err;
   }
-  await written;
-  await writingBack;
-  if (writeBackFailure !== null) throw writeBackFailure;
   return { size, hash, crc32: checksums.crc32 ? (crc >>> 0).toString(16).padStart(8, '0') : null };
 }
 
