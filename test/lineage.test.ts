@@ -83,6 +83,33 @@ describe.each(DIALECTS)('lineage, impact, inventory and dossier on $name', ({ na
     expect(deep.nodes.find((n) => n.id === 'version:fraud-eu/1')).toMatchObject({ stage: 'production', environment: { framework: 'torch' } });
   });
 
+  it('draws a version reached by two paths once, at its nearest generation, and stops at the depth asked', async () => {
+    // v1 <- v2 <- v3 -> v1 (an ensemble of both), v4 <- v3: v1 is two generations above v4 and three.
+    const file = await uploadFile(t.admin, 'w.bin', 'weights');
+    await t.admin.createModel({ name: 'ensemble' });
+    await t.admin.createVersion('ensemble', { files: [file], lineage: { datasets: [D('transactions', '2026-08')] } });
+    await t.admin.createVersion('ensemble', { files: [file], lineage: { parents: [{ model: 'ensemble', version: 1 }] } });
+    await t.admin.createVersion('ensemble', { files: [file], lineage: { parents: [{ model: 'ensemble', version: 2 }, { model: 'ensemble', version: 1, relation: 'derived_from' }] } });
+    await t.admin.createVersion('ensemble', { files: [file], lineage: { parents: [{ model: 'ensemble', version: 3 }] } });
+    const at = async (depth: number) => {
+      const graph = await t.admin.lineage('ensemble', 4, depth);
+      return {
+        nodes: graph.nodes.map((n) => n.id),
+        edges: graph.edges.map((e) => `${e.from.replace('version:ensemble/', 'v')} -${e.kind}-> ${e.to.replace('version:ensemble/', 'v')}`).sort(),
+      };
+    };
+    expect(await at(0)).toEqual({ nodes: ['version:ensemble/4'], edges: [] });
+    expect(await at(1)).toEqual({ nodes: ['version:ensemble/4', 'version:ensemble/3'], edges: ['v4 -fine_tuned_from-> v3'] });
+    const two = await at(2);
+    expect(two.nodes.slice(0, 2)).toEqual(['version:ensemble/4', 'version:ensemble/3']);
+    expect(two.nodes.slice(2).sort()).toEqual(['dataset:transactions@2026-08', 'version:ensemble/1', 'version:ensemble/2']);
+    // v2 is at the depth asked: its own parent edge is not drawn; v1's dataset is.
+    expect(two.edges).toEqual(['v1 -trained_on-> dataset:transactions@2026-08', 'v3 -derived_from-> v1', 'v3 -fine_tuned_from-> v2', 'v4 -fine_tuned_from-> v3']);
+    const all = await at(50);
+    expect(all.nodes).toHaveLength(5);
+    expect(all.edges).toEqual([...two.edges.slice(0, 1), 'v2 -fine_tuned_from-> v1', ...two.edges.slice(1)]);
+  });
+
   it('keeps an inventory with validation dates, filterable and exportable as CSV', async () => {
     await t.admin.updateModel('fraud-eu', {
       risk_tier: 'high', responsible: ['Dana Risk (model validator)'], validation_status: 'validated',

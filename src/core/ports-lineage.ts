@@ -46,6 +46,11 @@ export interface LineageRepository {
   }): Promise<void>;
   datasetsOf(versionIds: string[]): Promise<{ versionId: string; dataset: Dataset; role: string }[]>;
   parentsOf(versionIds: string[]): Promise<{ versionId: string; parentId: string; relation: string }[]>;
+  /**
+   * The version and every version upstream of it through parent edges, up to `depth` edges
+   * away, each with the fewest edges it is reached in (the version itself: 0).
+   */
+  ancestors(versionId: string, depth: number): Promise<{ versionId: string; depth: number }[]>;
   /** Versions downstream of the seed, following parent edges transitively (deleted ones left out). */
   impacted(seed: ImpactSeed, limit: number): Promise<ImpactedVersion[]>;
 }

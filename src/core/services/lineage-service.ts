@@ -48,30 +48,34 @@ export class LineageService {
     if (!Number.isInteger(depth) || depth < 0 || depth > 50) throw errors.validation('depth must be an integer from 0 to 50');
     const repos = this.deps.uow.read;
     const root = await requireVersion(repos, await requireModel(repos, modelName), number);
+    // The whole graph in four reads whatever its depth: the versions upstream (one recursive
+    // walk), then their records, datasets and parent links.
+    const reached = await repos.lineage.ancestors(root.id, depth);
+    const depthOf = new Map(reached.map((a) => [a.versionId, a.depth]));
+    depthOf.set(root.id, 0);
+    const versions = new Map<string, Version>([[root.id, root]]);
+    for (const v of await repos.versions.byIds(reached.filter((a) => a.versionId !== root.id).map((a) => a.versionId))) versions.set(v.id, v);
+    const inner = [...versions.keys()].filter((id) => depthOf.get(id)! < depth);
+    const [datasetLinks, parentLinks] = await Promise.all([repos.lineage.datasetsOf([...versions.keys()]), repos.lineage.parentsOf(inner)]);
+    // Generation by generation, as a walk would draw it: each version's own provenance and
+    // datasets, then the edges to its parents, whose nodes open the next generation.
+    const generations = Array.from({ length: Math.max(0, ...depthOf.values()) + 1 }, () => ({
+      versions: [] as Version[], datasets: [] as typeof datasetLinks, parents: [] as typeof parentLinks,
+    }));
+    for (const v of versions.values()) generations[depthOf.get(v.id)!]!.versions.push(v);
+    for (const link of datasetLinks) generations[depthOf.get(link.versionId)!]!.datasets.push(link);
+    for (const link of parentLinks) generations[depthOf.get(link.versionId)!]!.parents.push(link);
     const nodes = new Map<string, LineageNode>();
     const edges: LineageEdge[] = [];
-    let level: Version[] = [root];
-    const seen = new Set<string>([root.id]);
-    addVersion(nodes, root);
-    for (let d = 0; level.length > 0; d++) {
-      for (const v of level) addProvenance(nodes, edges, v);
-      for (const link of await repos.lineage.datasetsOf(level.map((v) => v.id))) {
-        const from = versionNodeId(level.find((v) => v.id === link.versionId)!);
-        const to = addDataset(nodes, link.dataset);
-        edges.push({ from, to, kind: ROLE_EDGE[link.role] ?? link.role });
+    for (const generation of generations) {
+      for (const v of generation.versions) addVersion(nodes, v);
+      for (const v of generation.versions) addProvenance(nodes, edges, v);
+      for (const link of generation.datasets) {
+        edges.push({ from: versionNodeId(versions.get(link.versionId)!), to: addDataset(nodes, link.dataset), kind: ROLE_EDGE[link.role] ?? link.role });
       }
-      if (d === depth) break;
-      const parentLinks = await repos.lineage.parentsOf(level.map((v) => v.id));
-      const parents = await repos.versions.byIds([...new Set(parentLinks.map((p) => p.parentId))]);
-      for (const link of parentLinks) {
-        const child = level.find((v) => v.id === link.versionId)!;
-        const parent = parents.find((p) => p.id === link.parentId);
-        if (parent) edges.push({ from: versionNodeId(child), to: versionNodeId(parent), kind: link.relation });
-      }
-      level = parents.filter((p) => !seen.has(p.id));
-      for (const p of level) {
-        seen.add(p.id);
-        addVersion(nodes, p);
+      for (const link of generation.parents) {
+        const parent = versions.get(link.parentId);
+        if (parent) edges.push({ from: versionNodeId(versions.get(link.versionId)!), to: versionNodeId(parent), kind: link.relation });
       }
     }
     return { root: versionNodeId(root), depth, nodes: [...nodes.values()], edges };

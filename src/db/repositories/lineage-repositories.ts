@@ -71,16 +71,37 @@ export class KyselyLineageRepository implements LineageRepository {
   }
 
   async datasetsOf(versionIds: string[]) {
-    if (versionIds.length === 0) return [];
-    const rows = await this.db.selectFrom('version_datasets as vd').innerJoin('datasets as d', 'd.id', 'vd.dataset_id')
-      .selectAll('d').select(['vd.version_id', 'vd.role']).where('vd.version_id', 'in', versionIds).orderBy('d.name').execute();
-    return rows.map((r) => ({ versionId: r.version_id, role: r.role, dataset: toDataset(r) }));
+    const out = [];
+    for (const ids of chunks(versionIds)) {
+      const rows = await this.db.selectFrom('version_datasets as vd').innerJoin('datasets as d', 'd.id', 'vd.dataset_id')
+        .selectAll('d').select(['vd.version_id', 'vd.role']).where('vd.version_id', 'in', ids).orderBy('d.name').execute();
+      for (const r of rows) out.push({ versionId: r.version_id, role: r.role, dataset: toDataset(r) });
+    }
+    return out;
   }
 
   async parentsOf(versionIds: string[]) {
-    if (versionIds.length === 0) return [];
-    const rows = await this.db.selectFrom('version_parents').selectAll().where('version_id', 'in', versionIds).execute();
-    return rows.map((r) => ({ versionId: r.version_id, parentId: r.parent_id, relation: r.relation }));
+    const out = [];
+    for (const ids of chunks(versionIds)) {
+      const rows = await this.db.selectFrom('version_parents').selectAll().where('version_id', 'in', ids).execute();
+      for (const r of rows) out.push({ versionId: r.version_id, parentId: r.parent_id, relation: r.relation });
+    }
+    return out;
+  }
+
+  async ancestors(versionId: string, depth: number): Promise<{ versionId: string; depth: number }[]> {
+    // One statement whatever the depth: a walk of one query per generation cost a round trip
+    // each on PostgreSQL. A version reached by several paths is listed at its shortest.
+    const result = await sql<{ version_id: string; depth: number | string }>`
+      with recursive up(version_id, depth) as (
+        select id, 0 from versions where id = ${versionId}
+        union
+        select p.parent_id, u.depth + 1 from up u join version_parents p on p.version_id = u.version_id
+        where u.depth < ${depth}
+      )
+      select version_id, min(depth) as depth from up group by version_id
+    `.execute(this.db);
+    return result.rows.map((r) => ({ versionId: r.version_id, depth: Number(r.depth) }));
   }
 
   async impacted(seed: ImpactSeed, limit: number): Promise<ImpactedVersion[]> {
@@ -177,10 +198,17 @@ export class KyselyLineageRepository implements LineageRepository {
   /** Names by model id, fetched once per model (10,000 versions come from a few hundred models). */
   private async modelNames(modelIds: string[]): Promise<Map<string, string>> {
     const names = new Map<string, string>();
-    for (let i = 0; i < modelIds.length; i += 500) {
-      const models = await this.db.selectFrom('models').select(['id', 'name']).where('id', 'in', modelIds.slice(i, i + 500)).execute();
+    for (const ids of chunks(modelIds)) {
+      const models = await this.db.selectFrom('models').select(['id', 'name']).where('id', 'in', ids).execute();
       for (const m of models) names.set(m.id, m.name);
     }
     return names;
   }
+}
+
+/** Ids in lists short enough for one `in (...)` each. */
+function chunks(ids: string[], size = 500): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size));
+  return out;
 }
