@@ -23,9 +23,11 @@ import { toVersion, type VersionRow } from './repositories/version-repository.js
 import type { Database, ModelsTable } from './schema.js';
 
 // A version's aliases and a model's former names ride along as JSON arrays: one statement, not two.
-const VERSION = 'select v.*, m.name as model_name, (select json_group_array(alias) from '
+// The model's name is looked up, not joined, so that SQLite starts from the version's index
+// (version-repository.ts, versionsWithModel).
+const VERSION = 'select v.*, (select name from models m where m.id = v.model_id) as model_name, (select json_group_array(alias) from '
   + '(select alias from aliases a where a.model_id = v.model_id and a.version = v.version order by alias)) as alias_list '
-  + 'from versions v inner join models m on m.id = v.model_id';
+  + 'from versions v';
 const MODEL = 'select m.*, (select json_group_array(name) from (select name from model_former_names f where f.model_id = m.id order by name)) as former_list from models m';
 
 type WithList<T, K extends string> = T & { [key in K]: string };

@@ -36,9 +36,15 @@ function comparison(m: { op: string }): string {
 /** String.prototype.isWellFormed (Node 20; TypeScript types it from ES2024). */
 const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 
+/**
+ * Versions with their model's name, looked up per row rather than joined: given the join,
+ * SQLite starts from `models` when it is the smaller table (a registry of a few models with
+ * many versions each), and then sorts every version of a model before returning a page.
+ */
 function versionsWithModel(db: Kysely<Database>) {
-  return db.selectFrom('versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
-    .select(VERSION_COLUMNS.map((c) => `v.${c}` as const)).select('m.name as model_name');
+  return db.selectFrom('versions as v').select(VERSION_COLUMNS.map((c) => `v.${c}` as const))
+    .select((eb) => eb.selectFrom('models as m').select('m.name').whereRef('m.id', '=', 'v.model_id').as('model_name'))
+    .$narrowType<{ model_name: string }>();
 }
 
 // Every change to a version reads it back with these: built and compiled once (fixed-query.ts).
