@@ -48,8 +48,8 @@ export class LineageService {
     if (!Number.isInteger(depth) || depth < 0 || depth > 50) throw errors.validation('depth must be an integer from 0 to 50');
     const repos = this.deps.uow.read;
     const root = await requireVersion(repos, await requireModel(repos, modelName), number);
-    // The whole graph in four reads whatever its depth: the versions upstream (one recursive
-    // walk), then their records, datasets and parent links.
+    // The same few statements whatever the depth: the versions upstream (one recursive walk),
+    // then their records, datasets and parent links (one more of each per 500 versions).
     const reached = await repos.lineage.ancestors(root.id, depth);
     const depthOf = new Map(reached.map((a) => [a.versionId, a.depth]));
     depthOf.set(root.id, 0);
@@ -59,7 +59,7 @@ export class LineageService {
     const [datasetLinks, parentLinks] = await Promise.all([repos.lineage.datasetsOf([...versions.keys()]), repos.lineage.parentsOf(inner)]);
     // Generation by generation, as a walk would draw it: each version's own provenance and
     // datasets, then the edges to its parents, whose nodes open the next generation.
-    const generations = Array.from({ length: Math.max(0, ...depthOf.values()) + 1 }, () => ({
+    const generations = Array.from({ length: depth + 1 }, () => ({
       versions: [] as Version[], datasets: [] as typeof datasetLinks, parents: [] as typeof parentLinks,
     }));
     for (const v of versions.values()) generations[depthOf.get(v.id)!]!.versions.push(v);

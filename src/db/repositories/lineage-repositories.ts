@@ -90,8 +90,9 @@ export class KyselyLineageRepository implements LineageRepository {
   }
 
   async ancestors(versionId: string, depth: number): Promise<{ versionId: string; depth: number }[]> {
-    // One statement whatever the depth: a walk of one query per generation cost a round trip
-    // each on PostgreSQL. A version reached by several paths is listed at its shortest.
+    // One statement whatever the depth: a walk of one query per generation cost round trips
+    // on PostgreSQL. A version reached by several paths is listed at its shortest (`union`
+    // keeps one row per version and depth, so at most 51 of each, the depth being at most 50).
     const result = await sql<{ version_id: string; depth: number | string }>`
       with recursive up(version_id, depth) as (
         select id, 0 from versions where id = ${versionId}
