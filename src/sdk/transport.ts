@@ -166,6 +166,21 @@ const node: NodeModules = builtin ? {
   https: builtin('node:https') as NodeHttp,
 } : {};
 
+/**
+ * CRC-32 where the runtime computes it natively: in Node, `@node-rs/crc32` (a dependency of
+ * the registry's package; it folds with carry-less multiplication, about 4x `node:zlib`'s
+ * speed) when it loads, else `node:zlib`'s; none in a browser.
+ */
+const nodeCrc32 = ((): ((bytes: Uint8Array) => number) | undefined => {
+  if (!builtin) return undefined;
+  try {
+    const { createRequire } = builtin('node:module') as { createRequire(from: string): (id: string) => unknown };
+    return (createRequire(import.meta.url)('@node-rs/crc32') as { crc32(bytes: Uint8Array): number }).crc32;
+  } catch {
+    return node.zlib?.crc32;
+  }
+})();
+
 /** What streaming a request body takes from node:http (typed here: the web UI's build has no Node types). */
 interface NodeHttp {
   request(url: URL, options: { method: string; headers: Record<string, string>; signal?: AbortSignal }): NodeRequest;
@@ -320,12 +335,12 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 
 /**
  * The cheapest checksum the server accepts for an upload part: its CRC-32 where the runtime
- * computes one natively (about a third of a sha256 pass), its sha256 otherwise. Either way the
+ * computes one natively (a tenth of a sha256 pass with `@node-rs/crc32`, a third with
+ * `node:zlib`), its sha256 otherwise. Either way the
  * server checks the whole sha256 at completion.
  */
 export async function partChecksum(bytes: Uint8Array): Promise<{ crc32: string } | { sha256: string }> {
-  const crc32 = node.zlib?.crc32;
-  if (crc32) return { crc32: (crc32(bytes) >>> 0).toString(16).padStart(8, '0') };
+  if (nodeCrc32) return { crc32: (nodeCrc32(bytes) >>> 0).toString(16).padStart(8, '0') };
   return { sha256: await sha256Hex(bytes) };
 }
 
