@@ -155,11 +155,13 @@ async function main() {
     row('upload, one request (hash + fsync)', single, idleMb);
 
     const handle = await open(source, 'r');
+    let partMib; // the server's default part size, which the SDK asks for when it is not given one
     const parts = await beside(() => measured(pid, async () => {
       await client.uploadResumable({
         size, sha256: hex, parallel: 4,
         // As the CLI does: each sender reads its parts into the one buffer it is handed.
         readPart: async (start, end, into) => {
+          partMib ??= into.length / MiB;
           const buffer = into.subarray(0, end - start);
           await handle.read(buffer, 0, buffer.length, start);
           return buffer;
@@ -167,7 +169,7 @@ async function main() {
       });
     }), freeSpare); // the blob stays, for the download
     await handle.close();
-    row('upload, resumable session, 4 parallel 8 MiB parts', parts, idleMb);
+    row(`upload, resumable session, 4 parallel ${partMib} MiB parts`, parts, idleMb);
 
     const download = await beside(() => measured(pid, async () => {
       // As `modelgate download` reads a file: the SDK's stream of the bytes as they arrive.

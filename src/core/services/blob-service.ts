@@ -13,7 +13,11 @@ import type { Actor } from '../types.js';
 const MiB = 1024 * 1024;
 /** S3's ceiling on parts per multipart upload; sessions keep under it on every backend. */
 const MAX_PARTS = 10_000;
-const DEFAULT_PART_SIZE = 8 * MiB;
+/**
+ * Each part costs a lease file, a datasync and a record besides its bytes: 16 MiB parts made a
+ * 1 GiB session 5% faster than 8 MiB ones, with less server CPU, and 32 MiB no faster again.
+ */
+const DEFAULT_PART_SIZE = 16 * MiB;
 const MAX_PART_SIZE = 1024 * MiB;
 /** How long a completion holds its session open: far longer than publishing the largest blob takes. */
 const COMPLETION_HOLD_MS = 60 * 60 * 1000;
