@@ -74,7 +74,11 @@ async function main() {
   // disk whose speed depends on where the bytes land: on this machine's virtual disk (ext4,
   // `discard`) a write into space just freed ran at 800-1,100 MiB/s and one into space not
   // written lately at 350-390, so a baseline and a figure that got different space were not
-  // comparable.
+  // comparable. What was freed shows too: in one run a dd into the space of a deleted dd copy
+  // or spare ran at 1,150-1,230 MiB/s, one into the space of a deleted upload at 490-820. So
+  // each upload's own file is what is deleted before the dd after it (`dd_before_after`
+  // shows the pair); the session's row used to delete a spare instead, and so had the fastest
+  // baseline of the run.
   const settle = () => execFileSync('sync');
   const spares = [];
   const freeSpare = async () => {
@@ -95,7 +99,7 @@ async function main() {
     const result = await work();
     await free();
     const after = await dd();
-    return { ...result, ddMbps: (2 * size) / MiB / (before + after) };
+    return { ...result, ddMbps: (2 * size) / MiB / (before + after), ddPair: `${Math.round(size / MiB / before)}/${Math.round(size / MiB / after)}` };
   };
 
   // What the stack's usual pieces make of one upload: a plain Fastify route piping the body
@@ -111,7 +115,7 @@ async function main() {
     const mbps = size / MiB / result.seconds;
     stackMbps ??= mbps;
     rows.push({
-      measurement: name, mib_per_s: Math.round(mbps), dd_mib_per_s: Math.round(result.ddMbps), ratio: +(mbps / result.ddMbps).toFixed(2),
+      measurement: name, mib_per_s: Math.round(mbps), dd_mib_per_s: Math.round(result.ddMbps), dd_before_after: result.ddPair, ratio: +(mbps / result.ddMbps).toFixed(2),
       stack_ratio: vsStack ? +(mbps / stackMbps).toFixed(2) : null,
       server_cpu_s: +result.serverCpu.toFixed(2), client_cpu_s: +result.clientCpu.toFixed(2), peak_rss_growth_mb: Math.round(result.peakMb - idle),
     });
@@ -167,9 +171,13 @@ async function main() {
           return buffer;
         },
       });
-    }), freeSpare); // the blob stays, for the download
+    }), forgetBlob);
     await handle.close();
     row(`upload, resumable session, 4 parallel ${partMib} MiB parts`, parts, idleMb);
+
+    // The blob again, untimed, for the download; then the preparation every timed row has.
+    await client.uploadBlob(createReadStream(source, { highWaterMark: MiB }), { sha256: hex, size });
+    await freeSpare();
 
     const download = await beside(() => measured(pid, async () => {
       // As `modelgate download` reads a file: the SDK's stream of the bytes as they arrive.
