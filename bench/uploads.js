@@ -75,7 +75,7 @@ async function main() {
   // `discard`) a write into space just freed ran at 800-1,100 MiB/s and one into space not
   // written lately at 350-390, so a baseline and a figure that got different space were not
   // comparable. What was freed shows too: in one run a dd into the space of a deleted dd copy
-  // or spare ran at 1,150-1,230 MiB/s, one into the space of a deleted upload at 490-820. So
+  // or spare ran at 1,150-1,230 MiB/s, one into the space of a deleted upload at 420-820. So
   // each upload's own file is what is deleted before the dd after it (`dd_before_after`
   // shows the pair); the session's row used to delete a spare instead, and so had the fastest
   // baseline of the run.

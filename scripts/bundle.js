@@ -5,8 +5,8 @@
 //
 // - Lazily imported parts stay lazy (code splitting): the server for `serve` only, the
 //   PostgreSQL driver for a PostgreSQL URL, the S3 store for a bucket.
-// - Left out, loaded from node_modules at run time: better-sqlite3 (a native addon found by path)
-//   and the AWS SDK (large, and needed only with S3).
+// - Left out, loaded from node_modules at run time: better-sqlite3 and @node-rs/crc32 (native
+//   addons found by path) and the AWS SDK (large, and needed only with S3).
 // - dist/bundle/ sits two levels below the package like dist/cli/ and dist/server/, so the
 //   paths those modules compute from import.meta.url (package.json, dist/web) stay right.
 import { rm } from 'node:fs/promises';
@@ -27,7 +27,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', '@aws-sdk/*', 'pg-native'],
+  external: ['better-sqlite3', '@node-rs/*', '@aws-sdk/*', 'pg-native'],
   // CommonJS dependencies call require(); an ES module has none of its own.
   banner: { js: "import { createRequire as __modelgateRequire } from 'node:module'; const require = __modelgateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -9,17 +9,26 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 
 type Crc32 = (bytes: Uint8Array, value?: number) => number;
 
-const chosen = ((): { crc32: Crc32; implementation: '@node-rs/crc32' | 'node:zlib' } => {
+let chosen: { crc32: Crc32; implementation: '@node-rs/crc32' | 'node:zlib' } | undefined;
+
+/** Loaded on first use: a process that checks no part never loads the addon. */
+function choose(): NonNullable<typeof chosen> {
   try {
-    // Loaded by path at run time, as better-sqlite3 is: the bundle leaves native addons out.
-    const native = createRequire(import.meta.url)('@node-rs/crc32') as { crc32: Crc32 };
-    return { crc32: native.crc32, implementation: '@node-rs/crc32' };
+    // Loaded by path at run time, as better-sqlite3 is (scripts/bundle.js leaves it out).
+    const native = createRequire(import.meta.url)('@node-rs/crc32') as { crc32?: unknown };
+    if (typeof native.crc32 === 'function') return { crc32: native.crc32 as Crc32, implementation: '@node-rs/crc32' };
   } catch {
-    return { crc32: zlibCrc32, implementation: 'node:zlib' };
+    // no prebuilt binary for this platform, or none installed
   }
-})();
+  return { crc32: zlibCrc32, implementation: 'node:zlib' };
+}
 
 /** The CRC-32 of `bytes`, continuing from `value` (the CRC-32 of what came before them), unsigned. */
-export const crc32: Crc32 = chosen.crc32;
+export function crc32(bytes: Uint8Array, value?: number): number {
+  return (chosen ??= choose()).crc32(bytes, value);
+}
+
 /** Which implementation `crc32` is: the native fold, or `node:zlib`'s. */
-export const crc32Implementation = chosen.implementation;
+export function crc32Implementation(): '@node-rs/crc32' | 'node:zlib' {
+  return (chosen ??= choose()).implementation;
+}

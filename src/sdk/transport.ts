@@ -169,17 +169,20 @@ const node: NodeModules = builtin ? {
 /**
  * CRC-32 where the runtime computes it natively: in Node, `@node-rs/crc32` (a dependency of
  * the registry's package; it folds with carry-less multiplication, about 4x `node:zlib`'s
- * speed) when it loads, else `node:zlib`'s; none in a browser.
+ * speed) when it loads, else `node:zlib`'s; none in a browser. Loaded on the first part.
  */
-const nodeCrc32 = ((): ((bytes: Uint8Array) => number) | undefined => {
-  if (!builtin) return undefined;
+let nodeCrc32: ((bytes: Uint8Array) => number) | null | undefined;
+function loadCrc32(): ((bytes: Uint8Array) => number) | null {
+  if (!builtin) return null;
   try {
     const { createRequire } = builtin('node:module') as { createRequire(from: string): (id: string) => unknown };
-    return (createRequire(import.meta.url)('@node-rs/crc32') as { crc32(bytes: Uint8Array): number }).crc32;
+    const native = createRequire(import.meta.url)('@node-rs/crc32') as { crc32?: unknown };
+    if (typeof native.crc32 === 'function') return native.crc32 as (bytes: Uint8Array) => number;
   } catch {
-    return node.zlib?.crc32;
+    // no prebuilt binary for this platform, or none installed
   }
-})();
+  return node.zlib?.crc32 ?? null;
+}
 
 /** What streaming a request body takes from node:http (typed here: the web UI's build has no Node types). */
 interface NodeHttp {
@@ -340,7 +343,8 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
  * server checks the whole sha256 at completion.
  */
 export async function partChecksum(bytes: Uint8Array): Promise<{ crc32: string } | { sha256: string }> {
-  if (nodeCrc32) return { crc32: (nodeCrc32(bytes) >>> 0).toString(16).padStart(8, '0') };
+  const crc32 = nodeCrc32 === undefined ? (nodeCrc32 = loadCrc32()) : nodeCrc32;
+  if (crc32) return { crc32: (crc32(bytes) >>> 0).toString(16).padStart(8, '0') };
   return { sha256: await sha256Hex(bytes) };
 }
 
