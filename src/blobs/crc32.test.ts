@@ -1,6 +1,7 @@
-// Upload parts are checked by CRC-32 on both sides: the native fold must be the one in use here
-// (it is what makes a session's checksums cheap), and it must agree with node:zlib's to the bit,
-// whole or fed in pieces, since the server compares what the client computed either way.
+// Upload parts are checked by CRC-32 on both sides: the native fold must be the one in use
+// wherever it loads (it is what makes a session's checksums cheap), and it must agree with
+// node:zlib's to the bit, whole or fed in pieces, since the server compares what the client
+// computed either way.
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { crc32 as zlibCrc32 } from 'node:zlib';

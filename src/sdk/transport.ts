@@ -339,8 +339,8 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 /**
  * The cheapest checksum the server accepts for an upload part: its CRC-32 where the runtime
  * computes one natively (a tenth of a sha256 pass with `@node-rs/crc32`, a third with
- * `node:zlib`), its sha256 otherwise. Either way the
- * server checks the whole sha256 at completion.
+ * `node:zlib`), its sha256 otherwise. Either way the server checks the whole sha256 at
+ * completion.
  */
 export async function partChecksum(bytes: Uint8Array): Promise<{ crc32: string } | { sha256: string }> {
   const crc32 = nodeCrc32 === undefined ? (nodeCrc32 = loadCrc32()) : nodeCrc32;
