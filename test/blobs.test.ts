@@ -4,7 +4,7 @@
  * upload streams through the server without its memory growing.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -208,6 +208,30 @@ describe('large and interrupted uploads on sqlite', () => {
   let t: TestServer;
   beforeAll(async () => { t = await startTestServer('sqlite'); });
   afterAll(async () => { await t?.close(); });
+
+  it('a checked download hands the bytes on as they come, and throws DIGEST_MISMATCH after the last if they are not the blob', async () => {
+    const collect = async (body: AsyncIterable<Uint8Array>, into: Uint8Array[] = []) => {
+      for await (const chunk of body) into.push(chunk);
+      return Buffer.concat(into);
+    };
+    // Hashed in place, and (from 8 MiB) on a worker thread.
+    for (const size of [1_000, 24 * MiB + 7]) {
+      const bytes = randomBytes(size);
+      const { digest } = await t.admin.uploadBlob(bytes);
+      // A reader that stops early lets go of its digest; the next read is unharmed.
+      for await (const _chunk of (await t.admin.readVerifiedBlob(digest)).body) break;
+      expect((await collect((await t.admin.readVerifiedBlob(digest)).body)).equals(bytes)).toBe(true);
+
+      // The stored file damaged in place, its length kept: every byte arrives, then the error.
+      const hex = digest.slice('sha256:'.length);
+      const damaged = Buffer.from(bytes);
+      damaged[size >> 1]! ^= 0xff;
+      await writeFile(join(t.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex), damaged);
+      const seen: Uint8Array[] = [];
+      await expect(collect((await t.admin.readVerifiedBlob(digest)).body, seen)).rejects.toMatchObject({ status: 0, code: 'DIGEST_MISMATCH' });
+      expect(Buffer.concat(seen).equals(damaged)).toBe(true);
+    }
+  });
 
   it('a 2 GiB upload streams through with the digest computed while generating it, and server memory stays flat', async () => {
     const chunk = randomBytes(MiB);

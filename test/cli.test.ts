@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -403,7 +403,16 @@ describe('modelgate CLI on sqlite', () => {
     await ok(['download', 'large@1', '--out', out]);
     expect(Buffer.compare(await readFile(join(out, 'weights.bin')), Buffer.from(weights))).toBe(0);
     const hex = sha256(weights).slice(7);
-    await writeFile(join(t.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex), 'tampered');
+    const blobFile = join(t.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex);
+    // Damaged in place, its length kept: the download is refused and leaves nothing under the name.
+    const damaged = Buffer.from(weights);
+    damaged[damaged.length - 1]! ^= 0x01;
+    await writeFile(blobFile, damaged);
+    const refused = await cli(['download', 'large@1', '--out', join(home, 'damaged-download')]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('error: DIGEST_MISMATCH');
+    expect(await readdir(join(home, 'damaged-download'))).toEqual(['sub']);
+    await writeFile(blobFile, 'tampered');
     const broken = await cli(['verify']);
     expect(broken.code).toBe(1);
     expect(broken.stdout).toMatch(/corrupt\s+sha256:/);

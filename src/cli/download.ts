@@ -3,12 +3,11 @@
  * while it is hashed, and is renamed into place only if it matches its digest, so a reader
  * of the output directory never sees a partial or corrupt file under the real name.
  */
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { FileEntry, ModelgateClient, Resolved } from '../sdk/client.js';
+import { ApiError, type FileEntry, type ModelgateClient, type Resolved } from '../sdk/client.js';
 import { CliError } from './cli-error.js';
 import { Progress } from './progress.js';
 import { hashFile } from './upload.js';
@@ -59,27 +58,26 @@ async function matches(target: string, digest: string, size: number): Promise<bo
 }
 
 async function fetchTo(client: ModelgateClient, file: FileEntry, target: string, onBytes: (n: number) => void): Promise<void> {
-  const { body } = await client.readBlob(file.digest);
+  // The SDK hashes the bytes as they arrive and throws DIGEST_MISMATCH after the last one.
+  const { body } = await client.readVerifiedBlob(file.digest);
   const temp = `${target}.modelgate-partial`;
-  const hash = createHash('sha256');
   let size = 0;
   try {
     // pipeline handles backpressure and tears every stream down if any of them fails.
     await pipeline(body, async function* (source: AsyncIterable<Uint8Array>) {
       for await (const chunk of source) {
-        hash.update(chunk);
         size += chunk.length;
         onBytes(chunk.length);
         yield chunk;
       }
     }, createWriteStream(temp, { mode: 0o644 }));
-    const actual = `sha256:${hash.digest('hex')}`;
-    if (actual !== file.digest || size !== file.size) {
-      throw new CliError('DIGEST_MISMATCH', `${file.path}: received ${size} bytes hashing to ${actual}, expected ${file.size} bytes with ${file.digest}`);
+    if (size !== file.size) {
+      throw new CliError('DIGEST_MISMATCH', `${file.path}: received ${size} bytes, expected ${file.size}`);
     }
     await rename(temp, target);
   } catch (err) {
     await rm(temp, { force: true });
+    if (err instanceof ApiError && err.code === 'DIGEST_MISMATCH') throw new CliError('DIGEST_MISMATCH', `${file.path}: ${err.message}`);
     throw err;
   }
 }

@@ -7,7 +7,8 @@ import type {
   Resolved, RiskTier, Role, RollbackResult, Stage, Token, UpdateModel, User, Version, Webhook,
 } from './types.js';
 
-import { ApiError, Transport, counting, enc, nonEmpty, partChecksum, sha256Hex, single, type StreamedBody } from './transport.js';
+import { streamDigest } from './digest.js';
+import { ApiError, Transport, counting, enc, nodeModule, nonEmpty, partChecksum, sha256Hex, single, type StreamedBody } from './transport.js';
 
 export * from './types.js';
 export { ApiError, type ClientOptions, type StreamedBody } from './transport.js';
@@ -236,6 +237,20 @@ export class ModelgateClient extends Transport {
     return this.receive(`/api/v1/blobs/${enc(digest)}`, rangeHeader(range));
   }
 
+  /**
+   * A whole blob's bytes as they arrive, checked: they are hashed as they go by (a large blob
+   * on a worker thread, so receiving and hashing run on two cores) and the stream throws
+   * ApiError `DIGEST_MISMATCH` at its end if they are not the blob's. The bytes are handed on
+   * before that check: keep them where that error can throw them away. Node only (Web Crypto
+   * cannot hash a stream).
+   */
+  async readVerifiedBlob(digest: string): Promise<StreamedBody> {
+    if (!nodeModule('node:crypto')) throw new ApiError(0, 'UNSUPPORTED', 'checking a streamed download needs Node');
+    const answer = await this.readBlob(digest);
+    const length = Number(answer.headers.get('content-length') ?? Number.NaN);
+    return { ...answer, body: verified(answer.body, digest, Number.isSafeInteger(length) ? length : undefined) };
+  }
+
   // --- webhooks and events
   /** Subscribes a URL; the returned `secret` (whsec_...) is shown this once. */
   createWebhook(body: { url: string; events: string[]; secret?: string; model?: string; active?: boolean }): Promise<Webhook & { secret: string }> {
@@ -378,4 +393,25 @@ export class ModelgateClient extends Transport {
 
 function rangeHeader(range?: { start: number; end?: number }): Record<string, string> {
   return range ? { range: `bytes=${range.start}-${range.end ?? ''}` } : {};
+}
+
+/** `body` passed through, hashed on the way; throws DIGEST_MISMATCH after the last byte if it is not `digest`'s. */
+async function* verified(body: AsyncIterable<Uint8Array>, digest: string, length: number | undefined): AsyncIterable<Uint8Array> {
+  const hash = streamDigest(length);
+  let size = 0;
+  let hashed = false;
+  try {
+    for await (const chunk of body) {
+      size += chunk.length;
+      const behind = hash.update(chunk);
+      if (behind) await behind;
+      yield chunk;
+    }
+    const actual = `sha256:${await hash.digest()}`;
+    hashed = true;
+    if (actual !== digest) throw new ApiError(0, 'DIGEST_MISMATCH', `received ${size} bytes hashing to ${actual}, not ${digest}`);
+  } finally {
+    // Broken off, or stopped early by the reader: the digest will not be finished.
+    if (!hashed) hash.abandon();
+  }
 }

@@ -159,6 +159,10 @@ interface NodeModules {
   https?: NodeHttp;
 }
 const builtin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+/** One of Node's modules, or undefined outside Node. */
+export function nodeModule<T>(id: string): T | undefined {
+  return builtin ? builtin(id) as T : undefined;
+}
 const node: NodeModules = builtin ? {
   crypto: builtin('node:crypto') as NodeModules['crypto'],
   zlib: builtin('node:zlib') as NodeModules['zlib'],
