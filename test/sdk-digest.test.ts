@@ -39,6 +39,14 @@ describe('streamDigest', () => {
     expect(waits).toBeGreaterThan(0);
   });
 
+  it('lets go of a writer waiting on a stream that is abandoned, rather than hang it', async () => {
+    const digest = streamDigest(large.length);
+    const behind = digest.update(large); // far more than the slabs it may have out
+    expect(behind).toBeInstanceOf(Promise);
+    digest.abandon();
+    await expect(behind).rejects.toThrow('abandoned');
+  });
+
   it('keeps streams hashed at the same time apart, and one abandoned half way harms none', async () => {
     const others = [randomBytes(OFF_THREAD_MIN_BYTES + 1), randomBytes(OFF_THREAD_MIN_BYTES + 2 * MiB)];
     const dropped = streamDigest(large.length);

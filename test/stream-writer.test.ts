@@ -200,7 +200,8 @@ describe('writeChecked', () => {
 
   it.each([
     ['a later write notices it', 48],
-    ['the end of the write waits for it (begun by the last write)', 32],
+    // (None begins with the last write: the caller's fsync follows it.)
+    ['the end of the write waits for it (begun by the write before the last)', 33],
   ])('fails the write when a write-back fails: %s', async (_, mib) => {
     const bytes = randomBytes(mib * MiB);
     const file = await open(join(dir, 'blob'), 'w');
@@ -240,5 +241,47 @@ describe('writeChecked', () => {
     await expect(writing).rejects.toThrow('too long');
     await file.close();
     expect(syncs.length).toBe(1);
+  });
+});
+
+describe('writeChecked: when a durable write is written back', () => {
+  async function* inChunks(bytes: Buffer, size: number) {
+    for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+  }
+
+  /**
+   * Writes `bytes` durably; returns how many bytes had been written when each write-back
+   * started. The write-backs are only noted (each done at once), so when they start depends
+   * on the bytes alone, not on how fast this disk is.
+   */
+  async function writeBacks(bytes: Buffer, options: { maxBytes?: number; expectedBytes?: number }): Promise<number[]> {
+    const path = join(dir, randomBytes(6).toString('hex'));
+    const file = await open(path, 'wx');
+    const started: number[] = [];
+    let writtenSoFar = 0;
+    file.datasync = async () => { started.push(writtenSoFar); };
+    try {
+      await writeChecked(file, inChunks(bytes, 256 * 1024), {
+        position: 0, maxBytes: options.maxBytes ?? bytes.length, expectedBytes: options.expectedBytes, tooLong: () => new Error('too long'),
+        durable: true, checksums: { sha256: false, crc32: false }, onWritten: (end) => { writtenSoFar = end; },
+      });
+    } finally {
+      await file.close();
+    }
+    expect(Buffer.compare(await readFile(path), bytes)).toBe(0);
+    return started;
+  }
+
+  it('writes a part back from half way, and leaves its last bytes to the closing fsync', async () => {
+    expect(await writeBacks(randomBytes(16 * MiB), { expectedBytes: 16 * MiB })).toEqual([8 * MiB]);
+    expect(await writeBacks(randomBytes(32 * MiB), { expectedBytes: 32 * MiB })).toEqual([16 * MiB]);
+  });
+
+  it('writes an upload of unknown size back every 32 MiB, whatever its size limit', async () => {
+    expect(await writeBacks(randomBytes(100 * MiB), { maxBytes: 5 * 1024 * MiB })).toEqual([32 * MiB, 64 * MiB, 96 * MiB]);
+  });
+
+  it('does not write back a part of less than 8 MiB, whose closing fsync is short anyway', async () => {
+    expect(await writeBacks(randomBytes(7 * MiB), { expectedBytes: 7 * MiB })).toEqual([]);
   });
 });

@@ -158,7 +158,7 @@ export class FsBlobStore implements BlobStore {
       try {
         const { size, hash, crc32 } = await writeChecked(file, body, {
           position: (number - 1) * upload.partSize, maxBytes: expectedSize, tooLong: () => errors.partSize(number, expectedSize),
-          checksums: { sha256: options.sha256, crc32: true }, mayWrite: lease.check, durable: true,
+          checksums: { sha256: options.sha256, crc32: true }, mayWrite: lease.check, durable: true, expectedBytes: expectedSize,
         });
         if (size !== expectedSize) throw errors.partSize(number, expectedSize, size);
         await file.datasync();

@@ -3,10 +3,10 @@
  * 1 MiB writes (one writev each: they are not copied into one buffer first), and up to four
  * of them are under way at once while the next ones arrive and are hashed, so one slow write
  * does not hold up the receiving. For a file that will be fsynced, the bytes are written back
- * to disk as they come (a datasync every 32 MiB, or every half of a smaller expected size,
- * one at a time, beside the writes), so the final fsync has little left to do: the kernel
- * would otherwise hold up to a tenth of memory dirty and write all of it during that fsync,
- * after the last byte arrived.
+ * to disk as they come (a datasync every 32 MiB, or every half of a smaller known size such
+ * as a session part's, one at a time, beside the writes), so the final fsync has little left
+ * to do: the kernel would otherwise hold up to a tenth of memory dirty and write all of it
+ * during that fsync, after the last byte arrived.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
@@ -18,8 +18,8 @@ const WRITES_IN_FLIGHT = 4;
 const WRITE_BACK_BYTES = 32 << 20;
 /**
  * A 16 MiB session part used to wait 33-37 ms for its whole 16 MiB in its closing datasync;
- * written back from its eighth MiB it waited 17, and sessions went 10% faster. Smaller than
- * this, a part's closing datasync is short anyway, and a second one would cost more.
+ * written back from its eighth MiB it waited 17. A part of less than twice this is not
+ * written back: its closing datasync is short anyway, and a second one would cost more.
  */
 const MIN_WRITE_BACK_BYTES = 4 << 20;
 
@@ -48,6 +48,12 @@ export interface WriteOptions {
   mayWrite?: () => void;
   /** The caller will fsync the file: write the bytes back as they come (a failed write-back throws). */
   durable: boolean;
+  /**
+   * How many bytes the body has, when that is known exactly (a part's size, not a limit): a
+   * durable write is then written back every half of it, if that is less than 32 MiB, and
+   * never right before its end, where the caller's fsync follows.
+   */
+  expectedBytes?: number;
   /** Sees each chunk as it arrives, before it is written. */
   observe?: (chunk: Uint8Array) => void;
   /**
@@ -62,7 +68,7 @@ export interface WriteOptions {
  * `durable` writes back on the way: the caller decides when the bytes must be durable.
  */
 export async function writeChecked(file: FileHandle, body: AsyncIterable<Uint8Array>, options: WriteOptions): Promise<WrittenBytes> {
-  const { maxBytes, tooLong, checksums, mayWrite, observe, onWritten } = options;
+  const { maxBytes, expectedBytes, tooLong, checksums, mayWrite, observe, onWritten } = options;
   const hash = checksums.sha256 ? createHash('sha256') : null;
   let crc = 0;
   let size = 0;
@@ -80,7 +86,8 @@ export async function writeChecked(file: FileHandle, body: AsyncIterable<Uint8Ar
   // A failed write stops the writing at the next flush, not only once it is the oldest.
   let writeFailure: unknown = null;
   // Every half of a part, say, so its closing fsync waits for half of it at most.
-  const writeBackBytes = Math.min(WRITE_BACK_BYTES, Math.max(MIN_WRITE_BACK_BYTES, Math.floor(maxBytes / 2)));
+  const half = expectedBytes === undefined ? WRITE_BACK_BYTES : Math.floor(expectedBytes / 2);
+  const writeBackBytes = half < MIN_WRITE_BACK_BYTES ? Number.POSITIVE_INFINITY : Math.min(WRITE_BACK_BYTES, half);
 
   /** `last`: the caller's fsync follows, and writes back what is left. */
   const flush = async (last: boolean) => {
@@ -129,7 +136,7 @@ export async function writeChecked(file: FileHandle, body: AsyncIterable<Uint8Ar
       if (checksums.crc32) crc = crc32(chunk, crc);
       pending.push(chunk);
       pendingBytes += chunk.length;
-      if (pendingBytes >= WRITE_SIZE) await flush(size === maxBytes);
+      if (pendingBytes >= WRITE_SIZE) await flush(size === expectedBytes);
     }
     if (pendingBytes > 0) await flush(true);
     await written;

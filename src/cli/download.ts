@@ -77,7 +77,7 @@ async function fetchTo(client: ModelgateClient, file: FileEntry, target: string,
     await rename(temp, target);
   } catch (err) {
     await rm(temp, { force: true });
-    if (err instanceof ApiError && err.code === 'DIGEST_MISMATCH') throw new CliError('DIGEST_MISMATCH', `${file.path}: ${err.message}`);
+    if (err instanceof ApiError && err.status === 0 && err.code === 'DIGEST_MISMATCH') throw new CliError('DIGEST_MISMATCH', `${file.path}: ${err.message}`);
     throw err;
   }
 }

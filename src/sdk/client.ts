@@ -7,7 +7,7 @@ import type {
   Resolved, RiskTier, Role, RollbackResult, Stage, Token, UpdateModel, User, Version, Webhook,
 } from './types.js';
 
-import { streamDigest } from './digest.js';
+import { streamDigest, type StreamDigest } from './digest.js';
 import { ApiError, Transport, counting, enc, nodeModule, nonEmpty, partChecksum, sha256Hex, single, type StreamedBody } from './transport.js';
 
 export * from './types.js';
@@ -397,10 +397,11 @@ function rangeHeader(range?: { start: number; end?: number }): Record<string, st
 
 /** `body` passed through, hashed on the way; throws DIGEST_MISMATCH after the last byte if it is not `digest`'s. */
 async function* verified(body: AsyncIterable<Uint8Array>, digest: string, length: number | undefined): AsyncIterable<Uint8Array> {
-  const hash = streamDigest(length);
+  let hash: StreamDigest | undefined;
   let size = 0;
   let hashed = false;
   try {
+    hash = streamDigest(length);
     for await (const chunk of body) {
       size += chunk.length;
       const behind = hash.update(chunk);
@@ -412,6 +413,6 @@ async function* verified(body: AsyncIterable<Uint8Array>, digest: string, length
     if (actual !== digest) throw new ApiError(0, 'DIGEST_MISMATCH', `received ${size} bytes hashing to ${actual}, not ${digest}`);
   } finally {
     // Broken off, or stopped early by the reader: the digest will not be finished.
-    if (!hashed) hash.abandon();
+    if (!hashed) hash?.abandon();
   }
 }

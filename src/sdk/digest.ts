@@ -36,7 +36,13 @@ export function streamDigest(expectedBytes?: number): StreamDigest {
   const crypto = nodeModule<NodeCrypto>('node:crypto');
   if (!crypto) throw new Error('hashing a stream needs node:crypto (Node 20.16 or later)');
   const threads = nodeModule<NodeThreads>('node:worker_threads');
-  if (threads && expectedBytes !== undefined && expectedBytes >= OFF_THREAD_MIN_BYTES) return new OffThreadDigest(threads);
+  if (threads && expectedBytes !== undefined && expectedBytes >= OFF_THREAD_MIN_BYTES) {
+    try {
+      return new OffThreadDigest(threads);
+    } catch {
+      // No thread to be had (the permission model without --allow-worker, say): hash in place.
+    }
+  }
   const hash = crypto.createHash('sha256');
   return {
     update(chunk) { hash.update(chunk); return undefined; },
@@ -153,9 +159,16 @@ class OffThreadDigest implements StreamDigest {
       if (this.filled === SLAB_BYTES) this.ship();
     }
     if (this.inFlight < SLABS_AHEAD) return undefined;
-    return this.hasher.awaiting(new Promise<void>((resolve) => { this.wake = resolve; })).then(() => {
+    return this.hasher.awaiting(this.room());
+  }
+
+  /** Resolves once fewer than SLABS_AHEAD slabs are out (a large chunk may have sent several). */
+  private async room(): Promise<void> {
+    while (this.inFlight >= SLABS_AHEAD) {
       if (this.failure) throw this.failure;
-    });
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+    }
+    if (this.failure) throw this.failure;
   }
 
   digest(): Promise<string> {
@@ -171,6 +184,7 @@ class OffThreadDigest implements StreamDigest {
     this.failure = new Error('abandoned');
     this.hasher.send({ id: this.id, end: 'drop' });
     this.hasher.close(this.id);
+    this.wakeUp();
   }
 
   reply(reply: Reply): void {
