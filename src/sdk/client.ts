@@ -7,8 +7,8 @@ import type {
   Resolved, RiskTier, Role, RollbackResult, Stage, Token, UpdateModel, User, Version, Webhook,
 } from './types.js';
 
-import { streamDigest, type StreamDigest } from './digest.js';
-import { ApiError, Transport, counting, enc, nodeModule, nonEmpty, partChecksum, sha256Hex, single, type StreamedBody } from './transport.js';
+import { checkedStream, streamHashing } from './digest.js';
+import { ApiError, Transport, counting, enc, nonEmpty, partChecksum, sha256Hex, single, type StreamedBody } from './transport.js';
 
 export * from './types.js';
 export { ApiError, type ClientOptions, type StreamedBody } from './transport.js';
@@ -245,10 +245,10 @@ export class ModelgateClient extends Transport {
    * cannot hash a stream).
    */
   async readVerifiedBlob(digest: string): Promise<StreamedBody> {
-    if (!nodeModule('node:crypto')) throw new ApiError(0, 'UNSUPPORTED', 'checking a streamed download needs Node');
+    streamHashing(); // UNSUPPORTED outside Node, before anything is asked of the server
     const answer = await this.readBlob(digest);
     const length = Number(answer.headers.get('content-length') ?? Number.NaN);
-    return { ...answer, body: verified(answer.body, digest, Number.isSafeInteger(length) ? length : undefined) };
+    return { ...answer, body: checkedStream(answer.body, digest, Number.isSafeInteger(length) ? length : undefined) };
   }
 
   // --- webhooks and events
@@ -395,24 +395,3 @@ function rangeHeader(range?: { start: number; end?: number }): Record<string, st
   return range ? { range: `bytes=${range.start}-${range.end ?? ''}` } : {};
 }
 
-/** `body` passed through, hashed on the way; throws DIGEST_MISMATCH after the last byte if it is not `digest`'s. */
-async function* verified(body: AsyncIterable<Uint8Array>, digest: string, length: number | undefined): AsyncIterable<Uint8Array> {
-  let hash: StreamDigest | undefined;
-  let size = 0;
-  let hashed = false;
-  try {
-    hash = streamDigest(length);
-    for await (const chunk of body) {
-      size += chunk.length;
-      const behind = hash.update(chunk);
-      if (behind) await behind;
-      yield chunk;
-    }
-    const actual = `sha256:${await hash.digest()}`;
-    hashed = true;
-    if (actual !== digest) throw new ApiError(0, 'DIGEST_MISMATCH', `received ${size} bytes hashing to ${actual}, not ${digest}`);
-  } finally {
-    // Broken off, or stopped early by the reader: the digest will not be finished.
-    if (!hashed) hash?.abandon();
-  }
-}

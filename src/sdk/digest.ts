@@ -8,7 +8,7 @@
  * of queueing the whole download in memory. Small streams are hashed in place: a message
  * round trip costs more than hashing a few MiB.
  */
-import { nodeModule } from './transport.js';
+import { ApiError, nodeModule } from './transport.js';
 
 const SLAB_BYTES = 1 << 20;
 const SLABS_AHEAD = 8;
@@ -27,14 +27,42 @@ export interface StreamDigest {
 interface NodeHash { update(bytes: Uint8Array): NodeHash; digest(encoding: 'hex'): string }
 interface NodeCrypto { createHash(algorithm: 'sha256'): NodeHash }
 
-/**
- * A SHA-256 of `expectedBytes` bytes (when known), computed where it costs the caller least.
- * Throws where the runtime has no incremental SHA-256 (a browser: Web Crypto hashes only
- * whole buffers).
- */
-export function streamDigest(expectedBytes?: number): StreamDigest {
+/** Node's crypto; ApiError `UNSUPPORTED` where there is none (a browser: Web Crypto hashes only whole buffers). */
+export function streamHashing(): NodeCrypto {
   const crypto = nodeModule<NodeCrypto>('node:crypto');
-  if (!crypto) throw new Error('hashing a stream needs node:crypto (Node 20.16 or later)');
+  if (!crypto) throw new ApiError(0, 'UNSUPPORTED', 'hashing a stream as it arrives needs Node (node:crypto)');
+  return crypto;
+}
+
+/**
+ * `body` handed on as it arrives, hashed on the way; after its last byte it throws ApiError
+ * `DIGEST_MISMATCH` if the bytes are not `digest`'s (`sha256:<hex>`). `length`, when known,
+ * decides where they are hashed.
+ */
+export async function* checkedStream(body: AsyncIterable<Uint8Array>, digest: string, length: number | undefined): AsyncIterable<Uint8Array> {
+  let hash: StreamDigest | undefined;
+  let size = 0;
+  let hashed = false;
+  try {
+    hash = streamDigest(length);
+    for await (const chunk of body) {
+      size += chunk.length;
+      const behind = hash.update(chunk);
+      if (behind) await behind;
+      yield chunk;
+    }
+    const actual = `sha256:${await hash.digest()}`;
+    hashed = true;
+    if (actual !== digest) throw new ApiError(0, 'DIGEST_MISMATCH', `received ${size} bytes hashing to ${actual}, not ${digest}`);
+  } finally {
+    // Broken off, or stopped early by the reader: the digest will not be finished.
+    if (!hashed) hash?.abandon();
+  }
+}
+
+/** A SHA-256 of `expectedBytes` bytes (when known), computed where it costs the caller least. */
+export function streamDigest(expectedBytes?: number): StreamDigest {
+  const crypto = streamHashing();
   const threads = nodeModule<NodeThreads>('node:worker_threads');
   if (threads && expectedBytes !== undefined && expectedBytes >= OFF_THREAD_MIN_BYTES) {
     try {
