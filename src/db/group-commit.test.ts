@@ -144,6 +144,58 @@ describe('GroupCommitter', () => {
     expect(handle.writer!.inTransaction).toBe(false);
   });
 
+  it('answers a refusal decided on an earlier unit of the batch only with the batch: the refusal if it committed, its failure if not', async () => {
+    // A unit refused because an earlier unit of its batch took a name: refused once that is committed.
+    const take = (name: string) => async (trx: DbHandle['db']) => {
+      const taken = await trx.selectFrom('maintenance_leases').select('name').where('name', '=', name).executeTakeFirst();
+      if (taken) throw new Error(`${name} is taken`);
+      await trx.insertInto('maintenance_leases').values({ name, holder: 'test', expires_at: '2026-01-01' }).execute();
+      return name;
+    };
+    const first = await Promise.allSettled([committer.run(take('kept')), committer.run(take('kept'))]);
+    expect(first.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual(['kept', 'kept is taken']);
+
+    // The same, but the batch's COMMIT fails (a foreign key checked only at COMMIT): the name was
+    // never taken, so the second unit must not be told it was.
+    const breaking = (name: string) => async (trx: DbHandle['db']) => {
+      handle.writer!.pragma('defer_foreign_keys = on');
+      await trx.insertInto('api_tokens').values({ id: 't1', user_id: 'nobody', name: 'x', prefix: 'x', hash: 'x', created_at: '2026-01-01' }).execute();
+      return take(name)(trx);
+    };
+    const second = await Promise.allSettled([committer.run(breaking('lost')), committer.run(take('lost'))]);
+    expect(second.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    const [a, b] = second.map((r) => (r as PromiseRejectedResult).reason as Error);
+    expect(a!.message).toMatch(/FOREIGN KEY/);
+    expect(b).toBe(a);
+    expect(handle.writer!.inTransaction).toBe(false);
+    const rows = await handle.db.selectFrom('maintenance_leases').select('name').where('name', 'in', ['kept', 'lost']).execute();
+    expect(rows.map((r) => r.name)).toEqual(['kept']);
+  });
+
+  it('answers a refused aside unit only once its batch is synced', async () => {
+    const held: Array<() => void> = [];
+    const gated = new GroupCommitter(handle.db, handle.writer!, {
+      sync: async (wal) => {
+        await new Promise<void>((release) => held.push(release));
+        await wal.datasync();
+      },
+    });
+    try {
+      const seen = new Map<string, number>();
+      let refusal: unknown = null;
+      const ok = gated.run(unit('synced', seen), { aside: true });
+      const refused = gated.run(async () => { throw new Error('refused'); }, { aside: true }).catch((err: unknown) => { refusal = err; });
+      await until(() => held.length === 1);
+      await turns(5);
+      expect(refusal).toBeNull();
+      held[0]!();
+      await Promise.all([ok, refused]);
+      expect((refusal as Error).message).toBe('refused');
+    } finally {
+      await gated.close();
+    }
+  });
+
   it('syncs in the commit when there is no WAL file (an in-memory database)', async () => {
     const memory = await openDatabase(':memory:');
     const inMemory = new GroupCommitter(memory.db, memory.writer!);

@@ -6,8 +6,10 @@
  * savepoint, and share its single commit:
  *
  * - a unit that throws is rolled back to its savepoint and fails alone; the others go on;
- * - no unit's promise settles as a success before the shared COMMIT returned, so a 200 still
- *   means "on disk";
+ * - no unit's promise settles before the shared COMMIT returned, so a 200 still means "on
+ *   disk", and a refusal was decided on what is on disk: a unit refused because of what an
+ *   earlier unit of the batch wrote (a name already taken) is answered once that write is
+ *   committed, and fails with the transaction if it is not;
  * - if the transaction itself breaks (COMMIT fails, or SQLite aborted the transaction), every
  *   unit in it fails and nothing of it is kept; units not yet started are retried in a new one.
  *
@@ -18,7 +20,7 @@
  * A unit may ask for its commit's fsync to run beside the event loop (`aside`): such units are
  * committed together with `synchronous = NORMAL`, which writes the WAL without syncing it, and
  * then the WAL is fdatasynced on libuv's threadpool while the next batch goes on. They still
- * settle only once that sync returned, so a success still means "on disk"; but readers may see
+ * settle only once that sync returned (refused ones too), so a success still means "on disk"; but readers may see
  * the rows a moment before they are durable. That suits records nothing else builds on before
  * a later commit that is fully synced (an upload's parts: a completion's own commit syncs the
  * WAL, and with it every frame written before). The WAL is one file written in order, so a
@@ -132,6 +134,8 @@ export class GroupCommitter {
   private async units(conn: Kysely<Database>, aside: boolean): Promise<void> {
     await conn.executeQuery(BEGIN);
     const done: { unit: Unit; value: unknown }[] = [];
+    // Refused, on what the batch had written so far: answered with the batch's outcome.
+    const refused: { unit: Unit; err: unknown }[] = [];
     let broken: unknown = null;
     let taken = 0;
     while (taken < MAX_BATCH && this.queue.length > 0 && (!aside || this.queue[0]!.aside)) {
@@ -143,11 +147,13 @@ export class GroupCommitter {
         await conn.executeQuery(RELEASE);
         done.push({ unit, value });
       } catch (err) {
-        unit.reject(err);
         if (!this.writer.inTransaction) {
+          // SQLite gave the whole transaction up: this unit fails with it, like the others.
           broken = err;
+          unit.reject(err);
           break;
         }
+        refused.push({ unit, err });
         try {
           await conn.executeQuery(ROLLBACK_TO);
           await conn.executeQuery(RELEASE);
@@ -164,20 +170,25 @@ export class GroupCommitter {
         broken = err;
       }
     }
+    const settle = () => {
+      for (const { unit, value } of done) unit.resolve(value);
+      for (const { unit, err } of refused) unit.reject(err);
+    };
+    const fail = (err: unknown) => {
+      for (const { unit } of done) unit.reject(err);
+      for (const { unit } of refused) unit.reject(err);
+    };
     if (broken !== null) {
       if (this.writer.inTransaction) await conn.executeQuery(ROLLBACK).catch(() => undefined);
-      for (const { unit } of done) unit.reject(broken);
+      fail(broken);
       return;
     }
     if (!aside) {
-      for (const { unit, value } of done) unit.resolve(value);
+      settle();
       return;
     }
     // Not awaited: the next batch runs while the WAL is synced.
-    this.syncWal().then(
-      () => { for (const { unit, value } of done) unit.resolve(value); },
-      (err: unknown) => { for (const { unit } of done) unit.reject(err); },
-    );
+    this.syncWal().then(settle, fail);
   }
 
   /** Syncs the WAL as it is now: joins a sync only if it has not started yet. */
