@@ -87,7 +87,7 @@ describe.each(DIALECTS)('blobs on $name', ({ name: dialect }) => {
       expect(await filesUnder(join(blobsDir(), 'tmp'))).toEqual([]);
     });
 
-    it('past 8 MiB, where the hash worker hashes what was written: a wrong ?sha256= keeps nothing, a right one is stored', async () => {
+    it('past 8 MiB, written past the page cache and hashed on the worker: a wrong ?sha256= keeps nothing, a right one is stored', async () => {
       const bytes = randomBytes(20 * MiB + 3);
       const claimed = sha256(randomBytes(16));
       const error = await refusedUpload(() => t.admin.uploadBlob(bytes, { sha256: claimed }), 422, 'DIGEST_MISMATCH');

@@ -25,11 +25,15 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import { ModelgateError, errors } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ClaimBlob, StoredPart, UploadHandle } from '../core/ports.js';
+import { DirectWrites, writeDirect } from './direct-writer.js';
 import { WrittenFileDigest } from './file-digest.js';
 import { HashAhead } from './hash-ahead.js';
 import { HashWorker } from './hash-worker.js';
 import { writeChecked } from './stream-writer.js';
 import { WriteLog, checkUploadId } from './write-log.js';
+
+/** Smaller uploads are written through the page cache, and hashed as they arrive on the event loop. */
+const DIRECT_MIN_BYTES = 8 << 20;
 
 export class FsBlobStore implements BlobStore {
   readonly kind = 'fs';
@@ -41,11 +45,18 @@ export class FsBlobStore implements BlobStore {
   /** One worker thread hashes large single uploads and sessions' whole digests. */
   private readonly hasher = new HashWorker();
   private readonly ahead: HashAhead;
+  private readonly direct: DirectWrites;
   /** Bytes of completed sessions that were hashed ahead, and that completion hashed itself. */
   readonly hashed = { ahead: 0, atCompletion: 0 };
+  /** Single uploads stored past the page cache, and through it. */
+  readonly puts = { direct: 0, cached: 0 };
 
-  /** `leaseMs`: how long a part writer's lease lasts unrenewed (write-log.ts). */
-  constructor(private readonly root: string, options: { leaseMs?: number } = {}) {
+  /**
+   * `leaseMs`: how long a part writer's lease lasts unrenewed (write-log.ts). `directWrites:
+   * false` writes large single uploads through the page cache too (direct-writer.ts).
+   */
+  constructor(private readonly root: string, options: { leaseMs?: number; directWrites?: boolean } = {}) {
+    this.direct = new DirectWrites(options.directWrites ?? true);
     this.tmpDir = join(root, 'tmp');
     this.uploadsDir = join(root, 'uploads');
     this.log = new WriteLog(this.uploadsDir, options.leaseMs);
@@ -62,18 +73,28 @@ export class FsBlobStore implements BlobStore {
     await mkdir(join(this.root, 'sha256'), { recursive: true });
   }
 
-  async put(body: AsyncIterable<Uint8Array>, options: { expectedDigest?: string; maxBytes: number; claim: ClaimBlob }): Promise<BlobInfo> {
+  async put(body: AsyncIterable<Uint8Array>, options: { expectedDigest?: string; maxBytes: number; size?: number; claim: ClaimBlob }): Promise<BlobInfo> {
     const tmp = join(this.tmpDir, `${randomUUID()}.part`);
-    const file = await open(tmp, 'wx', 0o644);
-    const sha256 = new WrittenFileDigest(this.hasher, tmp);
+    const tooLong = () => errors.tooLarge(options.maxBytes);
+    // A large upload goes past the page cache where the filesystem allows (direct-writer.ts).
+    const direct = options.size !== undefined && options.size >= DIRECT_MIN_BYTES ? await this.direct.open(tmp) : null;
+    const file = direct?.file ?? await open(tmp, 'wx', 0o644);
+    const sha256 = direct ? null : new WrittenFileDigest(this.hasher, tmp);
     let kept = false;
     try {
-      const { size } = await writeChecked(file, body, {
-        position: 0, maxBytes: options.maxBytes, tooLong: () => errors.tooLarge(options.maxBytes), durable: true,
-        checksums: { sha256: false, crc32: false }, observe: sha256.observe, onWritten: sha256.written,
-      });
-      // The sync goes beside the end of the hashing: bytes that turn out wrong are deleted anyway.
-      const [hex] = await Promise.all([sha256.hex(size), file.sync()]);
+      let hex: string;
+      let size: number;
+      if (direct) {
+        ({ size, hex } = await writeDirect(direct, body, { maxBytes: options.maxBytes, tooLong, hasher: this.hasher }));
+        await file.sync();
+      } else {
+        ({ size } = await writeChecked(file, body, {
+          position: 0, maxBytes: options.maxBytes, tooLong, durable: true,
+          checksums: { sha256: false, crc32: false }, observe: sha256!.observe, onWritten: sha256!.written,
+        }));
+        // The sync goes beside the end of the hashing: bytes that turn out wrong are deleted anyway.
+        [hex] = await Promise.all([sha256!.hex(size), file.sync()]);
+      }
       const digest = `sha256:${hex}`;
       if (options.expectedDigest !== undefined && options.expectedDigest !== digest) {
         throw errors.digestMismatch(options.expectedDigest, digest);
@@ -81,10 +102,13 @@ export class FsBlobStore implements BlobStore {
       await file.close();
       await this.publish(tmp, { digest, size }, options.claim);
       kept = true;
+      this.puts[direct ? 'direct' : 'cached'] += 1;
       return { digest, size };
     } finally {
+      // (writeDirect returns only once nothing writes from or hashes the slabs.)
+      if (direct) this.direct.release(direct.slabs);
       if (!kept) {
-        sha256.drop();
+        sha256?.drop();
         await file.close().catch(() => {});
         await rm(tmp, { force: true });
       }

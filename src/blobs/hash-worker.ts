@@ -2,7 +2,8 @@
  * SHA-256 of files, computed on a worker thread so the event loop keeps serving requests (and
  * the second core does the hashing) while a large upload is hashed. A digest can be built up
  * in steps under a key: `feed` hashes the next range of a file, `undo` takes back the last
- * range fed, `finish` hashes the rest of a file and returns the digest. The worker checks
+ * range fed, `finish` hashes the rest of a file and returns the digest; `bytes` hashes bytes
+ * lent from memory instead, and `digest` returns what they make. The worker checks
  * that each step starts where the last one ended, so a state it lost (it restarts after a
  * crash or a quiet minute) is refused rather than taken for an empty one.
  */
@@ -63,6 +64,18 @@ const ops = {
     if (state && state.before) Object.assign(state, state.before, { before: null });
     return null;
   },
+  bytes({ key, start, buffer, offset, length }) {
+    const state = stateAt(key, start);
+    state.hash.update(new Uint8Array(buffer, offset, length));
+    state.before = null;
+    state.at = start + length;
+    return buffer;
+  },
+  digest({ key, end }) {
+    const state = stateAt(key, end);
+    states.delete(key);
+    return state.hash.digest('hex');
+  },
   finish({ key, path, start }) {
     const state = stateAt(key, start);
     states.delete(key);
@@ -77,7 +90,9 @@ const ops = {
 
 parentPort.on('message', (message) => {
   try {
-    parentPort.postMessage({ seq: message.seq, result: ops[message.op](message) });
+    const result = ops[message.op](message);
+    // Memory lent by the caller goes back to it.
+    parentPort.postMessage({ seq: message.seq, result }, result instanceof ArrayBuffer ? [result] : []);
   } catch (err) {
     parentPort.postMessage({ seq: message.seq, error: { message: String(err && err.message), code: err && err.code } });
   }
@@ -102,6 +117,25 @@ export class HashWorker {
   private current: Running | null = null;
   private seq = 0;
   private idle: NodeJS.Timeout | null = null;
+  /** Digests that must not be lost to an idle stop between their steps (see `hold`). */
+  private holds = 0;
+
+  /**
+   * Keeps the worker (and the digests it holds) from stopping for want of work until the
+   * returned function is called: for a digest built from bytes that are gone once hashed,
+   * which could not be hashed again if the worker forgot it while a slow client paused.
+   */
+  hold(): () => void {
+    this.holds += 1;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.holds -= 1;
+      const running = this.current;
+      if (this.holds === 0 && running && running.pending.size === 0) this.rest(running);
+    };
+  }
 
   /** Hashes bytes [start, end) of `path` into `key`'s digest, which must have reached `start`. */
   feed(key: string, path: string, start: number, end: number): Promise<void> {
@@ -111,6 +145,20 @@ export class HashWorker {
   /** Takes back the last range fed into `key`'s digest. */
   undo(key: string): Promise<void> {
     return this.call('undo', { key }) as Promise<void>;
+  }
+
+  /**
+   * Hashes `length` bytes of `buffer` from `offset` into `key`'s digest (a new one if `start`
+   * is 0), which must have reached `start`. The buffer is moved to the worker, not copied, and
+   * comes back as the answer; it is lost if the worker fails.
+   */
+  bytes(key: string, start: number, buffer: ArrayBuffer, offset: number, length: number): Promise<ArrayBuffer> {
+    return this.call('bytes', { key, start, buffer, offset, length }, [buffer]) as Promise<ArrayBuffer>;
+  }
+
+  /** `key`'s digest (hex), which must have reached `end`; the worker forgets it. */
+  digest(key: string, end: number): Promise<string> {
+    return this.call('digest', { key, end }) as Promise<string>;
   }
 
   /** Hashes `path` from `start` to its end into `key`'s digest (a new one if `start` is 0) and returns it. */
@@ -130,13 +178,13 @@ export class HashWorker {
     await running?.worker.terminate();
   }
 
-  private call(op: string, args: Record<string, unknown>): Promise<unknown> {
+  private call(op: string, args: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<unknown> {
     const running = this.start();
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       running.pending.set(seq, { resolve, reject });
       running.worker.ref();
-      running.worker.postMessage({ seq, op, ...args });
+      running.worker.postMessage({ seq, op, ...args }, transfer);
     });
   }
 
@@ -169,7 +217,7 @@ export class HashWorker {
     running.worker.unref();
     if (this.idle) clearTimeout(this.idle);
     this.idle = setTimeout(() => {
-      if (this.current === running && running.pending.size === 0) {
+      if (this.current === running && running.pending.size === 0 && this.holds === 0) {
         this.current = null;
         void running.worker.terminate();
       }

@@ -52,7 +52,8 @@ export interface BlobStore {
   /** The smallest part (but the last) a session may use on this backend. */
   readonly minPartSize: number;
   init(): Promise<void>;
-  put(body: AsyncIterable<Uint8Array>, options: { expectedDigest?: string; maxBytes: number; claim: ClaimBlob }): Promise<BlobInfo>;
+  /** `size`: how many bytes the body says it has (a Content-Length), when it says so; the body decides. */
+  put(body: AsyncIterable<Uint8Array>, options: { expectedDigest?: string; maxBytes: number; size?: number; claim: ClaimBlob }): Promise<BlobInfo>;
   stat(digest: string): Promise<BlobInfo | null>;
   /** Reads bytes [start, end] inclusive, or the whole blob. Null if the blob does not exist. */
   read(digest: string, range?: { start: number; end: number }): Promise<BlobSource | null>;

@@ -40,12 +40,12 @@ export class BlobService {
     requireRole(actor, 'contributor', 'uploading a blob');
     const expectedDigest = declaredSha256 === undefined ? undefined : checkDigest(normaliseDigest(declaredSha256));
     if (declaredSize !== undefined) await this.checkRoom(declaredSize);
-    return this.store(body, expectedDigest);
+    return this.store(body, expectedDigest, declaredSize);
   }
 
   /** Stores bytes under their digest and records the blob (for artifact uploads as well). */
-  store(body: AsyncIterable<Uint8Array>, expectedDigest?: string): Promise<BlobInfo> {
-    return this.deps.blobs.put(body, { expectedDigest, maxBytes: this.deps.limits.maxBlobBytes, claim: this.claim(false) });
+  store(body: AsyncIterable<Uint8Array>, expectedDigest?: string, declaredSize?: number): Promise<BlobInfo> {
+    return this.deps.blobs.put(body, { expectedDigest, maxBytes: this.deps.limits.maxBlobBytes, size: declaredSize, claim: this.claim(false) });
   }
 
   async stat(digest: string): Promise<BlobInfo> {

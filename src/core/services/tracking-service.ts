@@ -116,11 +116,11 @@ export class TrackingService {
     });
   }
 
-  /** Stores an artifact's bytes in the blob store, then records its path. */
-  async putArtifact(ctx: RequestContext, path: string, body: AsyncIterable<Uint8Array>): Promise<Artifact> {
+  /** Stores an artifact's bytes in the blob store, then records its path. `declaredSize`: the request's Content-Length. */
+  async putArtifact(ctx: RequestContext, path: string, body: AsyncIterable<Uint8Array>, declaredSize?: number): Promise<Artifact> {
     requireRole(ctx.actor, 'contributor', 'uploading an artifact');
     const clean = checkFilePath(path);
-    const blob = await new BlobService(this.deps).store(body);
+    const blob = await new BlobService(this.deps).store(body, undefined, declaredSize);
     const artifact: Artifact = { path: clean, digest: blob.digest, size: blob.size };
     await change(this.deps, ctx, async (repos, log) => {
       const gone = await repos.blobRecords.reference([blob.digest], this.deps.clock.now());

@@ -7,6 +7,7 @@ import { Type } from 'typebox';
 import type { Registry } from '../../core/registry.js';
 import type { Experiment, Run } from '../../core/types.js';
 import { ctx } from '../auth.js';
+import { declaredLength } from '../routes/blobs.js';
 import { invalid } from './search.js';
 
 const Opt = Type.Optional;
@@ -149,7 +150,7 @@ export function mlflowArtifactRoutes(registry: Registry): FastifyPluginAsyncType
     app.put('/artifacts/*', async (request) => {
       const path = (request.params as { '*': string })['*'];
       const body = (request.body as AsyncIterable<Uint8Array> | undefined) ?? request.raw;
-      await registry.tracking.putArtifact(ctx(request), path, body);
+      await registry.tracking.putArtifact(ctx(request), path, body, declaredLength(request.headers));
       return {};
     });
 

@@ -57,6 +57,12 @@ function streamBody(request: { headers: Record<string, string | string[] | undef
   return (request.body as AsyncIterable<Uint8Array> | undefined) ?? request.raw;
 }
 
+/** The body's length as the request declares it (Content-Length), if it does. */
+export function declaredLength(headers: { 'content-length'?: string }): number | undefined {
+  const length = headers['content-length'];
+  return length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+}
+
 export function blobRoutes(registry: Registry): FastifyPluginAsyncTypebox {
   return async (app) => {
     // The body is handed to the route as a stream: it is hashed and written to disk as it
@@ -72,9 +78,7 @@ export function blobRoutes(registry: Registry): FastifyPluginAsyncTypebox {
       },
     }, async (request, reply) => {
       const body = streamBody(request);
-      const length = request.headers['content-length'];
-      const declared = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
-      const blob = await registry.blobs.upload(request.actor, body, request.query.sha256, declared);
+      const blob = await registry.blobs.upload(request.actor, body, request.query.sha256, declaredLength(request.headers));
       return reply.status(201).send(blob);
     });
 
