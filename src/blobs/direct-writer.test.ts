@@ -67,6 +67,24 @@ describe('single uploads past the page cache', () => {
     expect(await store.put(chunks(bytes, 1 << 16), { maxBytes: 1 << 30, size: bytes.length, claim })).toEqual({ digest: sha(bytes), size: bytes.length });
   });
 
+  it('a hash worker stopped half way fails the upload, leaving nothing; the next one is whole', async () => {
+    const bytes = randomBytes(12 * MiB);
+    let stopped: Promise<void> | null = null;
+    async function* stopping(): AsyncIterable<Uint8Array> {
+      for (let at = 0; at < bytes.length; at += MiB) {
+        // The digest so far is lost with the worker, and the bytes it hashed are not kept to hash again.
+        if (at === 5 * MiB) stopped = store.close();
+        yield bytes.subarray(at, at + MiB);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    await expect(store.put(stopping(), { maxBytes: 1 << 30, size: bytes.length, claim })).rejects.toThrow();
+    await stopped;
+    expect(await leftovers()).toEqual([]);
+    expect(await store.stat(sha(bytes))).toBeNull();
+    expect(await store.put(chunks(bytes), { maxBytes: 1 << 30, size: bytes.length, claim })).toEqual({ digest: sha(bytes), size: bytes.length });
+  });
+
   it('a body shorter than declared is stored as it came', async () => {
     const bytes = randomBytes(3000);
     const info = await store.put(chunks(bytes), { maxBytes: 1 << 30, size: 9 * MiB, claim });

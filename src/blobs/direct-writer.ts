@@ -73,7 +73,10 @@ export class DirectWrites {
         slabs.push(slab);
       }
     } catch (err) {
+      // A probe failed for another reason than alignment (a full disk, say): nothing is left.
+      this.release(slabs);
       await file.close();
+      await rm(path, { force: true });
       throw err;
     }
     if (slabs.length < SLABS_PER_FILE) {
@@ -145,8 +148,11 @@ export async function writeDirect(direct: DirectFile, body: AsyncIterable<Uint8A
     let hashed: Promise<void> = Promise.resolve();
     lent = Promise.all([written, lent]).then(() => { hashed = digest.update(sent, length); });
     const both = lent.then(() => hashed);
-    both.catch((err: unknown) => { failure ??= err; });
-    busy[slab] = both;
+    // Busy until its own write has ended too: after an earlier slab failed, `both` fails at
+    // once, while this slab may still be being written from.
+    const done = Promise.allSettled([written, both]).then(() => both);
+    done.catch((err: unknown) => { failure ??= err; });
+    busy[slab] = done;
   };
   /** The next slab, once it is back. */
   const next = async () => {

@@ -167,7 +167,8 @@ export class HashWorker {
   }
 
   drop(key: string): void {
-    this.call('drop', { key }).catch(() => {});
+    // (No worker running: it holds no digest, and starting one to say so would idle a minute.)
+    if (this.current) this.call('drop', { key }).catch(() => {});
   }
 
   /** Stops the worker; calls still in flight fail, and the next call starts a new one. */
