@@ -43,6 +43,18 @@ function unit(key: string, seen: Map<string, number>) {
   };
 }
 
+/** A committer whose every WAL sync waits until the test calls its entry in `held`. */
+function heldSyncs() {
+  const held: Array<() => void> = [];
+  const gated = new GroupCommitter(handle.db, handle.writer!, {
+    sync: async (wal) => {
+      await new Promise<void>((release) => held.push(release));
+      await wal.datasync();
+    },
+  });
+  return { gated, held };
+}
+
 describe('GroupCommitter', () => {
   it('commits aside units without syncing in the commit, never batched with units that sync it', async () => {
     const seen = new Map<string, number>();
@@ -73,13 +85,7 @@ describe('GroupCommitter', () => {
   });
 
   it('answers an aside unit only once a WAL sync begun after its commit has returned', async () => {
-    const held: Array<() => void> = [];
-    const gated = new GroupCommitter(handle.db, handle.writer!, {
-      sync: async (wal) => {
-        await new Promise<void>((release) => held.push(release));
-        await wal.datasync();
-      },
-    });
+    const { gated, held } = heldSyncs();
     const seen = new Map<string, number>();
     const answered = new Set<string>();
     const send = (key: string) => gated.run(unit(key, seen), { aside: true }).then((k) => { answered.add(k); });
@@ -173,13 +179,7 @@ describe('GroupCommitter', () => {
   });
 
   it('answers a refused aside unit only once its batch is synced', async () => {
-    const held: Array<() => void> = [];
-    const gated = new GroupCommitter(handle.db, handle.writer!, {
-      sync: async (wal) => {
-        await new Promise<void>((release) => held.push(release));
-        await wal.datasync();
-      },
-    });
+    const { gated, held } = heldSyncs();
     try {
       const seen = new Map<string, number>();
       let refusal: unknown = null;
