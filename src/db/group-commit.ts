@@ -20,8 +20,8 @@
  * A unit may ask for its commit's fsync to run beside the event loop (`aside`): such units are
  * committed together with `synchronous = NORMAL`, which writes the WAL without syncing it, and
  * then the WAL is fdatasynced on libuv's threadpool while the next batch goes on. They still
- * settle only once that sync returned (refused ones too), so a success still means "on disk"; but readers may see
- * the rows a moment before they are durable. That suits records nothing else builds on before
+ * settle only once that sync returned (refused ones too, failing with it if it fails), so a
+ * success still means "on disk"; but readers may see the rows a moment before they are durable. That suits records nothing else builds on before
  * a later commit that is fully synced (an upload's parts: a completion's own commit syncs the
  * WAL, and with it every frame written before). The WAL is one file written in order, so a
  * sync that starts after a commit returned covers it. A failed sync fails the units waiting for
