@@ -23,6 +23,7 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { constants, writeSync } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { HashWorker } from './hash-worker.js';
+import { writeAll } from './stream-writer.js';
 
 const SLAB_BYTES = 1 << 20;
 /** The largest block alignment looked for, and the padding of the last write. */
@@ -142,7 +143,7 @@ export async function writeDirect(direct: DirectFile, body: AsyncIterable<Uint8A
     const sent = slabs[slab]!;
     const padded = last ? Math.ceil(length / BLOCK) * BLOCK : length;
     memory.fill(0, length, padded);
-    const written = writeAll(file, memory.subarray(0, padded), position);
+    const written = writeAll(file, [memory.subarray(0, padded)], position);
     position += length;
     // Lent once written: nothing here may still read the memory while the worker has it.
     let hashed: Promise<void> = Promise.resolve();
@@ -241,13 +242,5 @@ class SlabDigest {
   drop(): void {
     this.release();
     if (!this.local) this.hasher.drop(this.key);
-  }
-}
-
-async function writeAll(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) {
-    const { bytesWritten } = await file.write(bytes, at, bytes.length - at, position + at);
-    at += bytesWritten;
   }
 }

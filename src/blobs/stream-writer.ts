@@ -159,7 +159,8 @@ export async function writeHashed(file: FileHandle, body: AsyncIterable<Uint8Arr
   return { size: written.size, hash: written.hash! };
 }
 
-async function writeAll(file: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
+/** Writes `buffers` at `position`, one after another, going on after short writes. */
+export async function writeAll(file: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
   let rest = buffers;
   while (rest.length > 0) {
     let { bytesWritten } = await file.writev(rest, position);
