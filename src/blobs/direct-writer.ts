@@ -1,5 +1,5 @@
 /**
- * Writing a large upload past the page cache (`O_DIRECT`), hashing it from memory.
+ * Writing large uploads past the page cache (`O_DIRECT`).
  *
  * A buffered write copies every byte into the page cache, and the kernel has to find room
  * there first: writing 1 GiB that way cost the writing threads 0.3 s of CPU when memory was
@@ -8,36 +8,47 @@
  * cache held, the registry's database pages included. A direct write goes from the process's
  * memory to the disk for 0.13-0.17 s per GiB either way.
  *
- * The bytes are copied as they arrive into 1 MiB slabs, each written at its offset (up to
- * eight in flight) and then lent to the hash worker, in order, which hashes it in place and
- * hands it back (reading the file back would now go to the disk). Shared memory would spare
- * the lending, but V8 copies into it a byte at a time unless both sides line up: 0.3 s per
- * GiB against 0.02. A slab is reused once it is back. Direct
- * writes need memory, offsets and lengths aligned to the device's block; a JavaScript buffer
- * has no alignment to ask for, so each slab's aligned start is found by trying direct writes
- * from successive offsets into it, once, when the slab is made. The last slab is written
- * padded to a whole block and the file cut back to its size. Where a filesystem refuses
- * direct writes (tmpfs, say), `open` answers null and the caller writes through the cache.
+ * The bytes are copied as they arrive into 1 MiB slabs, each written at its offset, several
+ * in flight. A single upload (`writeDirect`) also copies each slab into plain memory lent to
+ * the hash worker, in order, which hashes it in place and hands it back (reading the file back
+ * would now go to the disk; a slab itself cannot be lent, and shared memory would cost more:
+ * V8 copies into it a byte at a time unless both sides line up, 0.3 s per GiB against 0.02
+ * for the second copy). A session's part (`writeDirectPart`)
+ * is checksummed as it arrives, as through the cache, and its slabs are free once written:
+ * the session's whole digest is hashed from the file (hash-ahead.ts, with direct reads).
+ *
+ * Direct writes need offsets and lengths aligned to the device's block, and memory aligned
+ * to it too; they are fast only from memory aligned to a page. This machine's disk takes
+ * 512-byte aligned memory, and 1 GiB written from such memory ran at 61-123 MiB/s, against
+ * 757-976 from page-aligned memory, in the same run. A JavaScript buffer has no alignment to
+ * ask for, but a `WebAssembly.Memory` starts on a page: the slabs are views into those. A
+ * single upload's last slab is written padded to a whole block and the file cut back to its
+ * size; a part's last bytes past a whole block (the session's very end) are written through
+ * the page cache instead, so the session file never changes size.
+ * Where a filesystem refuses direct writes (tmpfs, say), `open` answers null and the caller
+ * writes through the cache.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { constants, writeSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { HashWorker } from './hash-worker.js';
-import { writeAll } from './stream-writer.js';
+import { checksummer, writeAll, type Checksums, type WrittenBytes } from './stream-writer.js';
 
 const SLAB_BYTES = 1 << 20;
-/** The largest block alignment looked for, and the padding of the last write. */
-const BLOCK = 4096;
-/** Slabs written and hashed at once, per upload: 8 MiB. */
-const SLABS_PER_FILE = 8;
+/** Offsets and lengths of direct writes are multiples of this (the largest block size in common use). */
+export const DIRECT_BLOCK = 4096;
+/** Slabs written at once by a single upload, and copies of them hashed at once: 8 MiB each. */
+const SLABS_PER_UPLOAD = 8;
+/** Slabs written at once by a part: four parts in parallel keep 16 MiB in flight, as many as one request. */
+const SLABS_PER_PART = 4;
 /** Slabs kept for the next upload once one ends. */
-const SLABS_KEPT = 2 * SLABS_PER_FILE;
+const SLABS_KEPT = 16;
+const WASM_PAGE = 1 << 16;
 
-/** 1 MiB of memory that direct writes accept, from `start` in `buffer`. */
+/** 1 MiB of page-aligned memory, which direct writes take at full speed. */
 export interface Slab {
-  /** Replaced as the hash worker hands the memory back; detached (empty) if the worker failed with it. */
-  buffer: ArrayBuffer;
-  start: number;
+  memory: Uint8Array;
 }
 
 export interface DirectFile {
@@ -48,69 +59,175 @@ export interface DirectFile {
 /** Direct writes into one directory's filesystem, with the aligned slabs made for it. */
 export class DirectWrites {
   private readonly idle: Slab[] = [];
+  /** Whether a direct write from a slab went through, once tried. */
+  private accepted: Promise<boolean> | null = null;
 
-  /** `enabled: false`: `open` always answers null. */
-  constructor(private readonly enabled = true) {}
+  /**
+   * `scratchDir`: where a direct write is tried first, on the filesystem of the files written.
+   * `enabled: false`: `open` always answers null.
+   */
+  constructor(private readonly scratchDir: string, private readonly enabled = true) {}
 
-  /** Opens a new file (O_EXCL) for direct writes with its slabs; null if its filesystem cannot take them. */
-  async open(path: string): Promise<DirectFile | null> {
+  /**
+   * Opens `path` for direct writes, with its slabs: a new file (O_EXCL) for a single upload, an
+   * existing one for a part. Null if its filesystem cannot take direct writes.
+   */
+  async open(path: string, use: 'upload' | 'part'): Promise<DirectFile | null> {
     const flag = constants.O_DIRECT;
     if (!this.enabled || flag === undefined) return null;
-    let file: FileHandle;
+    const slabs = this.take(use === 'upload' ? SLABS_PER_UPLOAD : SLABS_PER_PART);
+    if (!slabs) return null;
+    const create = use === 'upload';
+    let file: FileHandle | null = null;
     try {
-      file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | flag, 0o644);
+      if (!(await (this.accepted ??= this.tryWrite(slabs[0]!)))) return null;
+      file = await open(path, constants.O_WRONLY | flag | (create ? constants.O_CREAT | constants.O_EXCL : 0), 0o644);
+      return { file, slabs };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
       // Refused after the file was made, on some filesystems: the caller makes it again.
-      await rm(path, { force: true });
+      if (create) await rm(path, { force: true });
       return null;
+    } finally {
+      if (!file) this.release(slabs);
     }
-    const slabs: Slab[] = [];
-    try {
-      while (slabs.length < SLABS_PER_FILE) {
-        // Probing writes at offset 0, before any byte of the upload is there.
-        const slab = this.idle.pop() ?? alignedSlab(file.fd);
-        if (!slab) break;
-        slabs.push(slab);
-      }
-    } catch (err) {
-      // A probe failed for another reason than alignment (a full disk, say): nothing is left.
-      this.release(slabs);
-      await file.close();
-      await rm(path, { force: true });
-      throw err;
-    }
-    if (slabs.length < SLABS_PER_FILE) {
-      this.release(slabs);
-      await file.close();
-      await rm(path, { force: true });
-      return null;
-    }
-    return { file, slabs };
   }
 
-  /** The slabs of a file whose writes and hashing are all over. */
+  /** The slabs of a file whose writes are all over. */
   release(slabs: Slab[]): void {
-    for (const slab of slabs) if (this.idle.length < SLABS_KEPT && slab.buffer.byteLength > 0) this.idle.push(slab);
+    for (const slab of slabs) if (this.idle.length < SLABS_KEPT) this.idle.push(slab);
+  }
+
+  /** `count` slabs, idle ones first; null where WebAssembly cannot give the memory. */
+  private take(count: number): Slab[] | null {
+    const slabs = this.idle.splice(Math.max(0, this.idle.length - count));
+    const missing = count - slabs.length;
+    if (missing === 0) return slabs;
+    let buffer: ArrayBuffer;
+    try {
+      // Never grown (growing would detach the views), and freed once no view of it is left.
+      buffer = new WebAssembly.Memory({ initial: (missing * SLAB_BYTES) / WASM_PAGE, maximum: (missing * SLAB_BYTES) / WASM_PAGE }).buffer;
+    } catch {
+      this.release(slabs);
+      return null;
+    }
+    for (let i = 0; i < missing; i++) slabs.push({ memory: new Uint8Array(buffer, i * SLAB_BYTES, SLAB_BYTES) });
+    return slabs;
+  }
+
+  /** Whether a direct write from `slab` goes through here (a filesystem may take the flag and refuse the write). */
+  private async tryWrite(slab: Slab): Promise<boolean> {
+    const probe = join(this.scratchDir, `${randomUUID()}.probe`);
+    try {
+      const file = await open(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o644);
+      try {
+        await file.write(slab.memory, 0, DIRECT_BLOCK, 0);
+        return true;
+      } finally {
+        await file.close();
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EINVAL') return false;
+      // (Asked again next time: a full disk, say, passes.)
+      this.accepted = null;
+      throw err;
+    } finally {
+      await rm(probe, { force: true });
+    }
   }
 }
 
+interface SlabWriteOptions {
+  /** Where in the file the bytes go: a multiple of `DIRECT_BLOCK`. */
+  position: number;
+  /** More bytes than this throw `tooLong()` as soon as they arrive. */
+  maxBytes: number;
+  tooLong: () => Error;
+  /** Sees each chunk as it arrives, before it is copied. */
+  observe?: (chunk: Uint8Array) => void;
+  /** Runs before each write, and stops the writing by throwing. */
+  mayWrite?: () => void;
+  /**
+   * Given each slab's bytes, in order, as their write starts; it must be done reading them
+   * when its answer settles, and the next slab waits for that.
+   */
+  sent?: (bytes: Uint8Array) => Promise<void>;
+  /**
+   * The last bytes past a whole block: padded with zeros and written directly (`'pad'`: the
+   * caller cuts the file back), or handed to this, with where they go.
+   */
+  tail: 'pad' | ((bytes: Uint8Array, position: number) => Promise<void>);
+}
+
 /**
- * A slab that direct writes to `fd` accept, or null if no start in the first block of a
- * slightly larger buffer is aligned enough (the allocator's alignment is at least 16 bytes).
+ * Writes `body` into `direct.file` from `options.position`, through its slabs; answers how
+ * many bytes came. Nothing is synced. On failure nothing is left writing to the file from the
+ * slabs.
  */
-function alignedSlab(fd: number): Slab | null {
-  const buffer = new ArrayBuffer(SLAB_BYTES + BLOCK);
-  const memory = new Uint8Array(buffer);
-  for (let start = 0; start < BLOCK; start += 16) {
-    try {
-      writeSync(fd, memory, start, BLOCK, 0);
-      return { buffer, start };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, options: SlabWriteOptions): Promise<number> {
+  const { file, slabs } = direct;
+  const { tail } = options;
+  // Each slab's write under way, and the first failure of any.
+  const busy: Array<Promise<void> | null> = slabs.map(() => null);
+  let failure: unknown = null;
+  let slab = 0;
+  let memory = slabs[0]!.memory;
+  let filled = 0;
+  let size = 0;
+  let position = options.position;
+
+  const send = async (length: number, last: boolean) => {
+    options.mayWrite?.();
+    const at = position;
+    position += length;
+    let writes: Promise<void>;
+    const whole = length - (length % DIRECT_BLOCK);
+    if (whole === length || !last) {
+      writes = writeAll(file, [memory.subarray(0, length)], at);
+    } else if (tail === 'pad') {
+      const padded = whole + DIRECT_BLOCK;
+      memory.fill(0, length, padded);
+      writes = writeAll(file, [memory.subarray(0, padded)], at);
+    } else {
+      writes = Promise.all([whole > 0 ? writeAll(file, [memory.subarray(0, whole)], at) : null, tail(memory.subarray(whole, length), at + whole)]).then(() => {});
     }
+    writes.catch((err: unknown) => { failure ??= err; });
+    busy[slab] = writes;
+    await options.sent?.(memory.subarray(0, length));
+  };
+  /** The next slab, once its last write is over. */
+  const next = async () => {
+    slab = (slab + 1) % slabs.length;
+    filled = 0;
+    await busy[slab]?.catch(() => {});
+    if (failure !== null) throw failure;
+    memory = slabs[slab]!.memory;
+  };
+
+  try {
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > options.maxBytes) throw options.tooLong();
+      options.observe?.(chunk);
+      let from = 0;
+      while (from < chunk.length) {
+        const take = Math.min(chunk.length - from, SLAB_BYTES - filled);
+        memory.set(chunk.subarray(from, from + take), filled);
+        filled += take;
+        from += take;
+        if (filled === SLAB_BYTES) {
+          await send(SLAB_BYTES, false);
+          await next();
+        }
+      }
+    }
+    if (filled > 0) await send(filled, true);
+    await Promise.all(busy);
+    return size;
+  } catch (err) {
+    await Promise.allSettled(busy);
+    throw err;
   }
-  return null;
 }
 
 export interface DirectWriteOptions {
@@ -121,84 +238,68 @@ export interface DirectWriteOptions {
 }
 
 /**
- * Writes `body` from the start of `direct.file`, hashing it; answers its size and sha256
- * (hex). Nothing is synced: the caller fsyncs the file (which writes its size and extents).
- * On failure nothing is left writing to the file or hashing from its slabs.
+ * Writes a single upload's `body` from the start of the new `direct.file`, hashing copies of
+ * its slabs; answers its size and sha256 (hex). Nothing is synced: the caller fsyncs the file
+ * (which writes its size and extents). On failure nothing is left writing to the file.
  */
 export async function writeDirect(direct: DirectFile, body: AsyncIterable<Uint8Array>, options: DirectWriteOptions): Promise<{ size: number; hex: string }> {
-  const { file, slabs } = direct;
-  const digest = new SlabDigest(options.hasher);
-  // What each slab is busy with (its write and its hashing), and the first failure of any.
-  const busy: Array<Promise<void> | null> = slabs.map(() => null);
-  let failure: unknown = null;
-  // The last slab lent to the digest: they go in order.
-  let lent: Promise<void> = Promise.resolve();
-  let slab = 0;
-  let memory = view(slabs[0]!);
-  let filled = 0;
-  let size = 0;
-  let position = 0;
-
-  const send = (length: number, last: boolean) => {
-    const sent = slabs[slab]!;
-    const padded = last ? Math.ceil(length / BLOCK) * BLOCK : length;
-    memory.fill(0, length, padded);
-    const written = writeAll(file, [memory.subarray(0, padded)], position);
-    position += length;
-    // Lent once written: nothing here may still read the memory while the worker has it.
-    let hashed: Promise<void> = Promise.resolve();
-    lent = Promise.all([written, lent]).then(() => { hashed = digest.update(sent, length); });
-    const both = lent.then(() => hashed);
-    // Busy until its own write has ended too: after an earlier slab failed, `both` fails at
-    // once, while this slab may still be being written from.
-    const done = Promise.allSettled([written, both]).then(() => both);
-    done.catch((err: unknown) => { failure ??= err; });
-    busy[slab] = done;
-  };
-  /** The next slab, once it is back. */
-  const next = async () => {
-    slab = (slab + 1) % slabs.length;
-    filled = 0;
-    await busy[slab];
-    if (failure !== null) throw failure;
-    memory = view(slabs[slab]!);
-  };
-
+  const digest = new LentDigest(options.hasher);
   try {
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > options.maxBytes) throw options.tooLong();
-      let from = 0;
-      while (from < chunk.length) {
-        const take = Math.min(chunk.length - from, SLAB_BYTES - filled);
-        memory.set(chunk.subarray(from, from + take), filled);
-        filled += take;
-        from += take;
-        if (filled === SLAB_BYTES) {
-          send(SLAB_BYTES, false);
-          await next();
-        }
-      }
-    }
-    if (filled > 0) send(filled, true);
-    await Promise.all(busy);
-    // Cut back to the bytes that came: the last block was padded (and a probe wrote the first).
-    await file.truncate(size);
+    const size = await writeSlabs(direct, body, {
+      position: 0, maxBytes: options.maxBytes, tooLong: options.tooLong, tail: 'pad',
+      sent: (bytes) => digest.update(bytes),
+    });
+    // Cut back to the bytes that came: the last block was padded.
+    await direct.file.truncate(size);
     return { size, hex: await digest.hex(size) };
   } catch (err) {
-    await Promise.allSettled(busy);
-    digest.drop();
+    await digest.drop();
     throw err;
   }
 }
 
-const view = (slab: Slab) => new Uint8Array(slab.buffer, slab.start, SLAB_BYTES);
+export interface DirectPartOptions {
+  /** Where the part starts in the session file: a multiple of `DIRECT_BLOCK`. */
+  position: number;
+  /** More bytes than this throw `tooLong()` as soon as they arrive. */
+  maxBytes: number;
+  tooLong: () => Error;
+  checksums: Checksums;
+  /** Runs before each write, and stops the writing by throwing. */
+  mayWrite: () => void;
+  /**
+   * The same file opened through the page cache, for the bytes past the session's last whole
+   * block; null for a part that ends on a block, where a body cut short writes nothing past
+   * its last whole block (the part is refused for its size anyway).
+   */
+  cached: FileHandle | null;
+}
 
-/** A sha256 of slabs in order, on the hash worker; in place if the worker cannot start. */
-class SlabDigest {
+/**
+ * Writes a session part's `body` into the existing `direct.file` at `position`, with the
+ * checksums asked for. Nothing is synced: the caller datasyncs the file. On failure nothing
+ * is left writing to the file.
+ */
+export async function writeDirectPart(direct: DirectFile, body: AsyncIterable<Uint8Array>, options: DirectPartOptions): Promise<WrittenBytes> {
+  const sums = checksummer(options.checksums);
+  const size = await writeSlabs(direct, body, {
+    position: options.position, maxBytes: options.maxBytes, tooLong: options.tooLong, mayWrite: options.mayWrite,
+    observe: sums.update, tail: async (bytes, at) => { if (options.cached) await writeAll(options.cached, [bytes], at); },
+  });
+  return sums.result(size);
+}
+
+/**
+ * A sha256 of bytes in order, hashed on the hash worker from copies lent to it (up to
+ * `SLABS_PER_UPLOAD` at once); in place if the worker cannot start.
+ */
+class LentDigest {
   private readonly key = randomUUID();
   private at = 0;
   private local: Hash | null = null;
+  /** Copies the worker has, oldest first, and copies back from it. */
+  private readonly lent: Promise<void>[] = [];
+  private readonly spare: ArrayBuffer[] = [];
   /** The bytes lent are gone once hashed: the digest must outlast any pause of the upload. */
   private readonly release: () => void;
 
@@ -206,31 +307,34 @@ class SlabDigest {
     this.release = hasher.hold();
   }
 
-  /** Hashes the first `length` bytes of `slab`, lending its memory to the worker until done. */
-  update(slab: Slab, length: number): Promise<void> {
+  /** Copies `bytes` (at most a slab) and lends the copy to the worker; waits while as many as a slab set are lent. */
+  async update(bytes: Uint8Array): Promise<void> {
     const start = this.at;
-    this.at += length;
-    if (start === 0) {
-      try {
-        return this.lend(slab, start, length);
-      } catch {
-        // (No worker could start, and nothing was lent: all of it is hashed here.)
-        this.local = createHash('sha256');
-      }
-    }
+    this.at += bytes.length;
     if (this.local) {
-      this.local.update(new Uint8Array(slab.buffer, slab.start, length));
-      return Promise.resolve();
+      this.local.update(bytes);
+      return;
     }
-    return this.lend(slab, start, length);
-  }
-
-  private lend(slab: Slab, start: number, length: number): Promise<void> {
-    return this.hasher.bytes(this.key, start, slab.buffer, slab.start, length).then((buffer) => { slab.buffer = buffer; });
+    if (this.lent.length >= SLABS_PER_UPLOAD) await this.lent.shift();
+    const copy = this.spare.pop() ?? new ArrayBuffer(SLAB_BYTES);
+    new Uint8Array(copy).set(bytes);
+    let hashed: Promise<ArrayBuffer>;
+    try {
+      hashed = this.hasher.bytes(this.key, start, copy, 0, bytes.length);
+    } catch (err) {
+      if (start !== 0) throw err;
+      // (No worker could start, and nothing was lent: all of it is hashed here.)
+      this.local = createHash('sha256').update(bytes);
+      return;
+    }
+    const back = hashed.then((buffer) => { this.spare.push(buffer); });
+    back.catch(() => {}); // (seen when its turn comes)
+    this.lent.push(back);
   }
 
   async hex(size: number): Promise<string> {
     try {
+      await Promise.all(this.lent);
       if (this.at !== size) throw new Error(`hashed ${this.at} bytes of ${size}`);
       if (this.local) return this.local.digest('hex');
       return await this.hasher.digest(this.key, size);
@@ -239,7 +343,8 @@ class SlabDigest {
     }
   }
 
-  drop(): void {
+  async drop(): Promise<void> {
+    await Promise.allSettled(this.lent);
     this.release();
     if (!this.local) this.hasher.drop(this.key);
   }

@@ -21,15 +21,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelgateError, errors } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ClaimBlob, StoredPart, UploadHandle } from '../core/ports.js';
-import { DirectWrites, writeDirect } from './direct-writer.js';
+import { DIRECT_BLOCK, DirectWrites, writeDirect, writeDirectPart, type DirectFile } from './direct-writer.js';
 import { WrittenFileDigest } from './file-digest.js';
 import { HashAhead } from './hash-ahead.js';
 import { HashWorker } from './hash-worker.js';
-import { writeChecked } from './stream-writer.js';
+import { writeChecked, type WrittenBytes } from './stream-writer.js';
 import { WriteLog, checkUploadId } from './write-log.js';
 
 /** Smaller uploads are written through the page cache, and hashed as they arrive on the event loop. */
@@ -51,16 +51,21 @@ export class FsBlobStore implements BlobStore {
   /** Single uploads stored past the page cache, and through it. */
   readonly puts = { direct: 0, cached: 0 };
 
+  /** Session parts stored past the page cache, and through it. */
+  readonly parts = { direct: 0, cached: 0 };
+
   /**
    * `leaseMs`: how long a part writer's lease lasts unrenewed (write-log.ts). `directWrites:
-   * false` writes large single uploads through the page cache too (direct-writer.ts).
+   * false` writes large single uploads and session parts through the page cache too
+   * (direct-writer.ts), and hashes sessions from it.
    */
   constructor(private readonly root: string, options: { leaseMs?: number; directWrites?: boolean } = {}) {
-    this.direct = new DirectWrites(options.directWrites ?? true);
+    const directWrites = options.directWrites ?? true;
     this.tmpDir = join(root, 'tmp');
     this.uploadsDir = join(root, 'uploads');
+    this.direct = new DirectWrites(this.tmpDir, directWrites);
     this.log = new WriteLog(this.uploadsDir, options.leaseMs);
-    this.ahead = new HashAhead(this.log, (id) => this.partsPath(id), this.hasher);
+    this.ahead = new HashAhead(this.log, (id) => this.partsPath(id), this.hasher, { directReads: directWrites });
   }
 
   get location(): string {
@@ -77,7 +82,7 @@ export class FsBlobStore implements BlobStore {
     const tmp = join(this.tmpDir, `${randomUUID()}.part`);
     const tooLong = () => errors.tooLarge(options.maxBytes);
     // A large upload goes past the page cache where the filesystem allows (direct-writer.ts).
-    const direct = options.size !== undefined && options.size >= DIRECT_MIN_BYTES ? await this.direct.open(tmp) : null;
+    const direct = options.size !== undefined && options.size >= DIRECT_MIN_BYTES ? await this.direct.open(tmp, 'upload') : null;
     const file = direct?.file ?? await open(tmp, 'wx', 0o644);
     const sha256 = direct ? null : new WrittenFileDigest(this.hasher, tmp);
     let kept = false;
@@ -167,9 +172,13 @@ export class FsBlobStore implements BlobStore {
     let written = false;
     let logged = false;
     try {
-      let file;
+      const path = this.partsPath(upload.id);
+      // Parts that start on a block (every part size the server picks) go past the page cache.
+      let direct: DirectFile | null = null;
+      let file: FileHandle;
       try {
-        file = await open(this.partsPath(upload.id), 'r+');
+        direct = upload.partSize % DIRECT_BLOCK === 0 ? await this.direct.open(path, 'part') : null;
+        file = direct?.file ?? await open(path, 'r+');
         logged = true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -179,17 +188,31 @@ export class FsBlobStore implements BlobStore {
           throw errors.uploadNotOpen(upload.id, (await exists(this.completingPath(upload.id))) ? 'completing' : 'gone');
         });
       }
+      let cached: FileHandle | null = null;
       try {
-        const { size, hash, crc32 } = await writeChecked(file, body, {
+        if (direct && expectedSize % DIRECT_BLOCK !== 0) {
+          // The session's last bytes past a whole block go through the cache.
+          cached = await open(path, 'r+').catch((err: NodeJS.ErrnoException) => {
+            throw err.code === 'ENOENT' ? errors.uploadNotOpen(upload.id, 'completing') : err;
+          });
+        }
+        const write = {
           position: (number - 1) * upload.partSize, maxBytes: expectedSize, tooLong: () => errors.partSize(number, expectedSize),
-          checksums: { sha256: options.sha256, crc32: true }, mayWrite: lease.check, durable: true, expectedBytes: expectedSize,
-        });
+          checksums: { sha256: options.sha256, crc32: true }, mayWrite: lease.check,
+        };
+        const { size, hash, crc32 }: WrittenBytes = direct
+          ? await writeDirectPart(direct, body, { ...write, cached })
+          : await writeChecked(file, body, { ...write, durable: true, expectedBytes: expectedSize });
         if (size !== expectedSize) throw errors.partSize(number, expectedSize, size);
+        // (One inode: this syncs what went through the cache too.)
         await file.datasync();
         written = true;
+        this.parts[direct ? 'direct' : 'cached'] += 1;
         return { size, sha256: hash?.digest('hex') ?? null, crc32: crc32!, etag: '' };
       } finally {
+        await cached?.close();
         await file.close();
+        if (direct) this.direct.release(direct.slabs);
       }
     } finally {
       await lease.release(written);

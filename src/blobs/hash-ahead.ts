@@ -1,6 +1,7 @@
 /**
  * Hashing an upload session's whole digest ahead of its completion, from the session file,
- * part after part in order as they land, on the hash worker. Completion keeps what was
+ * part after part in order as they land, on the hash worker (with direct reads where the parts
+ * were written past the page cache: reading them through it would fill it again). Completion keeps what was
  * hashed ahead only if the write log (write-log.ts) shows that no part it covers was written
  * again since, once the file is frozen; then it hashes only the rest.
  */
@@ -32,7 +33,8 @@ export interface Prehash {
 
 export class HashAhead {
   private readonly prehashes = new Map<string, Prehash>();
-  constructor(private readonly log: WriteLog, private readonly partsPath: (id: string) => string, private readonly hasher: HashWorker) {}
+  /** `directReads`: the session files are read past the page cache, as their parts are written. */
+  constructor(private readonly log: WriteLog, private readonly partsPath: (id: string) => string, private readonly hasher: HashWorker, private readonly options: { directReads: boolean }) {}
 
   /**
    * Called as a part of the session lands here: hashes its parts from disk, in order, as far
@@ -93,7 +95,7 @@ export class HashAhead {
       if (writes.length !== 1 || !writes[0]!.endsWith('.done')) return;
       const end = Math.min(upload.size, p.next * upload.partSize);
       // (A failed read leaves the digest as it was: it only ever holds whole parts.)
-      await this.hasher.feed(p.key, this.partsPath(upload.id), p.offset, end);
+      await this.hasher.feed(p.key, this.partsPath(upload.id), p.offset, end, this.options.directReads);
       // A write of this part that began while it was read spoils what was read.
       const now = await this.log.partWrites(upload.id, p.next);
       if (now.length !== 1 || now[0] !== writes[0]) {
@@ -134,8 +136,8 @@ export class HashAhead {
     try {
       const ahead = taken && (await this.log.stillOnly(id, taken.writes)) ? taken : null;
       // (The worker refuses a digest it lost, restarted in between: then it is all hashed here.)
-      const fromAhead = ahead ? await this.hasher.finish(ahead.key, path, ahead.offset).catch(() => null) : null;
-      return fromAhead ? { start: ahead!.offset, ...fromAhead } : { start: 0, ...(await this.hasher.finish(randomUUID(), path, 0)) };
+      const fromAhead = ahead ? await this.hasher.finish(ahead.key, path, ahead.offset, this.options.directReads).catch(() => null) : null;
+      return fromAhead ? { start: ahead!.offset, ...fromAhead } : { start: 0, ...(await this.hasher.finish(randomUUID(), path, 0, this.options.directReads)) };
     } finally {
       if (taken) this.hasher.drop(taken.key);
     }

@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { openSync, readSync, closeSync } = require('node:fs');
+const { openSync, readSync, read, fstatSync, closeSync, constants } = require('node:fs');
 const buffer = Buffer.allocUnsafe(1 << 20);
 const states = new Map(); // key -> { hash, at, before }
 
@@ -33,6 +33,90 @@ function hashRange(hash, path, start, end) {
   }
 }
 
+// Direct reads (O_DIRECT): aligned offsets and lengths, into page-aligned memory (a
+// WebAssembly.Memory starts on a page: see direct-writer.ts); READS_AHEAD of them in flight
+// on libuv's threads while the worker hashes the oldest, so the disk and the hashing overlap.
+const BLOCK = 4096;
+const READ_BYTES = 2 << 20;
+const READS_AHEAD = 3;
+let slots; // READS_AHEAD views, once made; null where direct reads cannot be made here
+let slotsFree = Promise.resolve(); // one direct hashing at a time uses them
+
+function alignedSlots() {
+  try {
+    const pages = (READS_AHEAD * READ_BYTES) / 65536;
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer;
+    return Array.from({ length: READS_AHEAD }, (_, i) => new Uint8Array(memory, i * READ_BYTES, READ_BYTES));
+  } catch {
+    return null;
+  }
+}
+
+function readInto(fd, view, length, position) {
+  return new Promise((resolve, reject) => read(fd, view, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+/** hashRange with direct reads; through the cache where the file or the memory takes none. */
+function hashRangeDirect(hash, path, start, end) {
+  const run = slotsFree.then(async () => {
+    let fd;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_DIRECT);
+    } catch (err) {
+      if (err.code === 'EINVAL') return hashRange(hash, path, start, end);
+      throw err;
+    }
+    let at = start;
+    const reads = [];
+    try {
+      const stop = Math.min(end, fstatSync(fd).size);
+      if (at >= stop) return at;
+      let next = at - (at % BLOCK);
+      if (slots === undefined) slots = alignedSlots();
+      if (!slots) return hashRange(hash, path, at, end);
+      let slot = 0;
+      const issue = () => {
+        if (next >= stop) return;
+        const position = next;
+        const length = Math.min(READ_BYTES, Math.ceil(stop / BLOCK) * BLOCK - position);
+        const view = slots[slot];
+        slot = (slot + 1) % READS_AHEAD;
+        next += length;
+        const reading = readInto(fd, view, length, position).then((n) => ({ view, position, length, n }));
+        reading.catch(() => {}); // (seen when its turn comes: a worker must not die of it before)
+        reads.push(reading);
+      };
+      for (let i = 0; i < READS_AHEAD; i++) issue();
+      try {
+        while (reads.length > 0) {
+          const { view, position, length, n } = await reads.shift();
+          const from = Math.max(at, position);
+          const to = Math.min(stop, position + n);
+          if (to > from) {
+            hash.update(view.subarray(from - position, to - position));
+            at = to;
+          }
+          if (n < length) break; // the file ended
+          issue();
+        }
+      } catch (err) {
+        if (err.code !== 'EINVAL') throw err;
+        // A filesystem that takes the flag but not these reads: through the cache from now on.
+        slots = null;
+        await Promise.allSettled(reads);
+        return hashRange(hash, path, at, end);
+      }
+      return at;
+    } finally {
+      // Nothing reads into the slots once this ends.
+      await Promise.allSettled(reads);
+      closeSync(fd);
+    }
+  });
+  slotsFree = run.catch(() => {});
+  return run;
+}
+
 function stateAt(key, start) {
   const state = states.get(key) ?? (start === 0 ? { hash: createHash('sha256'), at: 0, before: null } : null);
   if (!state || state.at !== start) throw Object.assign(new Error('no digest of ' + key + ' up to byte ' + start), { code: 'HASH_STATE_LOST' });
@@ -41,12 +125,12 @@ function stateAt(key, start) {
 }
 
 const ops = {
-  feed({ key, path, start, end }) {
+  async feed({ key, path, start, end, direct }) {
     const state = stateAt(key, start);
     const before = state.hash.copy();
     let at;
     try {
-      at = hashRange(state.hash, path, start, end);
+      at = direct ? await hashRangeDirect(state.hash, path, start, end) : hashRange(state.hash, path, start, end);
     } catch (err) {
       state.hash = before;
       throw err;
@@ -76,10 +160,10 @@ const ops = {
     states.delete(key);
     return state.hash.digest('hex');
   },
-  finish({ key, path, start }) {
+  async finish({ key, path, start, direct }) {
     const state = stateAt(key, start);
     states.delete(key);
-    const end = hashRange(state.hash, path, start, Infinity);
+    const end = direct ? await hashRangeDirect(state.hash, path, start, Infinity) : hashRange(state.hash, path, start, Infinity);
     return { digest: state.hash.digest('hex'), bytes: end - start };
   },
   drop({ key }) {
@@ -88,14 +172,25 @@ const ops = {
   },
 };
 
+function answer(seq, result) {
+  // Memory lent by the caller goes back to it.
+  parentPort.postMessage({ seq, result }, result instanceof ArrayBuffer ? [result] : []);
+}
+
+function refuse(seq, err) {
+  parentPort.postMessage({ seq, error: { message: String(err && err.message), code: err && err.code } });
+}
+
 parentPort.on('message', (message) => {
+  let result;
   try {
-    const result = ops[message.op](message);
-    // Memory lent by the caller goes back to it.
-    parentPort.postMessage({ seq: message.seq, result }, result instanceof ArrayBuffer ? [result] : []);
+    result = ops[message.op](message);
   } catch (err) {
-    parentPort.postMessage({ seq: message.seq, error: { message: String(err && err.message), code: err && err.code } });
+    return refuse(message.seq, err);
   }
+  // Reads from the disk answer later; other calls go on meanwhile.
+  if (result instanceof Promise) result.then((value) => answer(message.seq, value), (err) => refuse(message.seq, err));
+  else answer(message.seq, result);
 });
 `;
 
@@ -137,9 +232,12 @@ export class HashWorker {
     };
   }
 
-  /** Hashes bytes [start, end) of `path` into `key`'s digest, which must have reached `start`. */
-  feed(key: string, path: string, start: number, end: number): Promise<void> {
-    return this.call('feed', { key, path, start, end }) as Promise<void>;
+  /**
+   * Hashes bytes [start, end) of `path` into `key`'s digest, which must have reached `start`;
+   * `direct`: read past the page cache, where the filesystem allows.
+   */
+  feed(key: string, path: string, start: number, end: number, direct = false): Promise<void> {
+    return this.call('feed', { key, path, start, end, direct }) as Promise<void>;
   }
 
   /** Takes back the last range fed into `key`'s digest. */
@@ -161,9 +259,12 @@ export class HashWorker {
     return this.call('digest', { key, end }) as Promise<string>;
   }
 
-  /** Hashes `path` from `start` to its end into `key`'s digest (a new one if `start` is 0) and returns it. */
-  finish(key: string, path: string, start: number): Promise<{ digest: string; bytes: number }> {
-    return this.call('finish', { key, path, start }) as Promise<{ digest: string; bytes: number }>;
+  /**
+   * Hashes `path` from `start` to its end into `key`'s digest (a new one if `start` is 0) and
+   * returns it; `direct` as for `feed`.
+   */
+  finish(key: string, path: string, start: number, direct = false): Promise<{ digest: string; bytes: number }> {
+    return this.call('finish', { key, path, start, direct }) as Promise<{ digest: string; bytes: number }>;
   }
 
   drop(key: string): void {

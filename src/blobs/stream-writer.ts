@@ -68,9 +68,8 @@ export interface WriteOptions {
  * `durable` writes back on the way: the caller decides when the bytes must be durable.
  */
 export async function writeChecked(file: FileHandle, body: AsyncIterable<Uint8Array>, options: WriteOptions): Promise<WrittenBytes> {
-  const { maxBytes, expectedBytes, tooLong, checksums, mayWrite, observe, onWritten } = options;
-  const hash = checksums.sha256 ? createHash('sha256') : null;
-  let crc = 0;
+  const { maxBytes, expectedBytes, tooLong, mayWrite, observe, onWritten } = options;
+  const sums = checksummer(options.checksums);
   let size = 0;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
@@ -132,8 +131,7 @@ export async function writeChecked(file: FileHandle, body: AsyncIterable<Uint8Ar
       size += chunk.length;
       if (size > maxBytes) throw tooLong();
       observe?.(chunk);
-      hash?.update(chunk);
-      if (checksums.crc32) crc = crc32(chunk, crc);
+      sums.update(chunk);
       pending.push(chunk);
       pendingBytes += chunk.length;
       if (pendingBytes >= WRITE_SIZE) await flush(size === expectedBytes);
@@ -150,7 +148,20 @@ export async function writeChecked(file: FileHandle, body: AsyncIterable<Uint8Ar
     await writingBack;
     throw err;
   }
-  return { size, hash, crc32: checksums.crc32 ? (crc >>> 0).toString(16).padStart(8, '0') : null };
+  return sums.result(size);
+}
+
+/** The checksums asked for, of the bytes `update` sees, in order. */
+export function checksummer(checksums: Checksums): { update: (chunk: Uint8Array) => void; result: (size: number) => WrittenBytes } {
+  const hash = checksums.sha256 ? createHash('sha256') : null;
+  let crc = 0;
+  return {
+    update: (chunk) => {
+      hash?.update(chunk);
+      if (checksums.crc32) crc = crc32(chunk, crc);
+    },
+    result: (size) => ({ size, hash, crc32: checksums.crc32 ? (crc >>> 0).toString(16).padStart(8, '0') : null }),
+  };
 }
 
 /** `writeChecked` from the start of the file, with the sha256 alone, as blobs are stored under it. */
