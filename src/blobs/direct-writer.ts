@@ -175,6 +175,8 @@ async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, o
   let filled = 0;
   let size = 0;
   let position = options.position;
+  // The bytes past the last whole block, where `tail` takes them. (Typed so: `send` sets it.)
+  let tailBytes = null as { bytes: Uint8Array; at: number } | null;
 
   const send = async (length: number, last: boolean) => {
     options.mayWrite?.();
@@ -189,7 +191,10 @@ async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, o
       memory.fill(0, length, padded);
       writes = writeAll(file, [memory.subarray(0, padded)], at);
     } else {
-      writes = Promise.all([whole > 0 ? writeAll(file, [memory.subarray(0, whole)], at) : null, tail(memory.subarray(whole, length), at + whole)]).then(() => {});
+      // The bytes past the last whole block go once every direct write has ended: a buffered
+      // write beside a direct one could share a page with it where pages are larger than blocks.
+      writes = whole > 0 ? writeAll(file, [memory.subarray(0, whole)], at) : Promise.resolve();
+      tailBytes = { bytes: memory.subarray(whole, length), at: at + whole };
     }
     writes.catch((err: unknown) => { failure ??= err; });
     busy[slab] = writes;
@@ -223,6 +228,7 @@ async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, o
     }
     if (filled > 0) await send(filled, true);
     await Promise.all(busy);
+    if (tailBytes && typeof tail === 'function') await tail(tailBytes.bytes, tailBytes.at);
     return size;
   } catch (err) {
     await Promise.allSettled(busy);

@@ -210,9 +210,12 @@ export class FsBlobStore implements BlobStore {
         this.parts[direct ? 'direct' : 'cached'] += 1;
         return { size, sha256: hash?.digest('hex') ?? null, crc32: crc32!, etag: '' };
       } finally {
-        await cached?.close();
-        await file.close();
-        if (direct) this.direct.release(direct.slabs);
+        try {
+          await cached?.close();
+        } finally {
+          await file.close();
+          if (direct) this.direct.release(direct.slabs);
+        }
       }
     } finally {
       await lease.release(written);

@@ -43,6 +43,19 @@ describe('HashWorker', () => {
     expect((await worker.finish('short', path, 0, true)).digest).toBe(sha(bytes));
   });
 
+  it('keeps one of two steps fed from the same byte at once, and the digest whole', async () => {
+    await worker.feed('twice', path, 0, 1000, true);
+    const steps = await Promise.allSettled([worker.feed('twice', path, 1000, bytes.length, true), worker.feed('twice', path, 1000, bytes.length, true)]);
+    expect(steps.map((step) => step.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(steps.find((step) => step.status === 'rejected')).toMatchObject({ reason: { code: 'HASH_STATE_LOST' } });
+    expect(await worker.finish('twice', path, bytes.length, true)).toEqual({ digest: sha(bytes), bytes: 0 });
+    // A step whose digest was dropped while it read answers so, and leaves nothing behind.
+    const dropped = worker.feed('dropped', path, 0, bytes.length, true);
+    worker.drop('dropped');
+    await dropped.catch((err: { code?: string }) => expect(err.code).toBe('HASH_STATE_LOST'));
+    await expect(worker.feed('dropped', path, 1000, 2000)).rejects.toMatchObject({ code: 'HASH_STATE_LOST' });
+  });
+
   it('takes back the last step, and leaves the digest alone when a step fails', async () => {
     await worker.feed('b', path, 0, 1000);
     await worker.feed('b', path, 1000, 5000);

@@ -127,19 +127,14 @@ function stateAt(key, start) {
 const ops = {
   async feed({ key, path, start, end, direct }) {
     const state = stateAt(key, start);
-    const before = state.hash.copy();
-    let at;
-    try {
-      at = direct ? await hashRangeDirect(state.hash, path, start, end) : hashRange(state.hash, path, start, end);
-    } catch (err) {
-      state.hash = before;
-      throw err;
-    }
-    if (at !== end) {
-      state.hash = before;
-      throw Object.assign(new Error(path + ' ends at byte ' + at + ', before ' + end), { code: 'SHORT_FILE' });
-    }
-    state.before = { hash: before, at: start };
+    // Hashed into a copy, kept only if the digest is still where this step began: the step
+    // awaits its reads, and the caller feeds a key one step at a time, but a drop may come.
+    const next = state.hash.copy();
+    const at = direct ? await hashRangeDirect(next, path, start, end) : hashRange(next, path, start, end);
+    if (states.get(key) !== state || state.at !== start) throw Object.assign(new Error('the digest of ' + key + ' changed while it was fed'), { code: 'HASH_STATE_LOST' });
+    if (at !== end) throw Object.assign(new Error(path + ' ends at byte ' + at + ', before ' + end), { code: 'SHORT_FILE' });
+    state.before = { hash: state.hash, at: start };
+    state.hash = next;
     state.at = end;
     return null;
   },
