@@ -55,8 +55,10 @@ describe.each(DIALECTS)('audit hash inputs on $name', ({ name }) => {
     expect(inputs.map(([seq, , prevHash, hash]) => [Number(seq), prevHash, hash])).toEqual(stored.map((e) => [e.seq, e.prevHash, e.hash]));
     let differ = 0;
     stored.forEach((e, i) => {
-      if (exact(e)) expect(inputs[i]![1]).toBe(auditHashInput(e));
-      else if (inputs[i]![1] !== auditHashInput(e)) differ += 1;
+      // (`true`: the reader hashed the text itself, to the hash JavaScript's text has.)
+      const input = inputs[i]![1] === true ? auditHashInput(e) : inputs[i]![1];
+      if (exact(e)) expect(input).toBe(auditHashInput(e));
+      else if (input !== auditHashInput(e)) differ += 1;
     });
     return differ;
   }

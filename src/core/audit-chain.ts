@@ -66,7 +66,8 @@ const READ_AHEAD = 2;
 /**
  * Recomputes the whole chain from the first entry and compares it with the stored head.
  *
- * Each entry's hash is checked against the text the database built for it (AuditHashInput).
+ * Each entry's hash is checked against the text the database built for it (AuditHashInput),
+ * here or by the reader, which then answers `true` in its place.
  * An entry that does not match is read again whole and checked from its fields
  * (storedEntryHashes), so an entry written before the chain stored canonical text, or text the
  * database quoted otherwise, still verifies, and only a real alteration fails.
@@ -108,7 +109,7 @@ export async function verifyChain(journal: JournalRepository): Promise<ChainVeri
       const seq = Number(storedSeq);
       if (seq !== expectedSeq) return fail(expectedSeq, `entry ${expectedSeq} is missing (next stored entry is ${seq})`);
       if (storedPrevHash !== prevHash) return fail(seq, `entry ${seq} does not link to the entry before it`);
-      if (input === null || sha256Hex(input) !== hash) {
+      if (input !== true && (input === null || sha256Hex(input) !== hash)) {
         whole ??= new Map((await journal.storedAuditRange(pageAfter, page.length)).map((e) => [e.seq, e]));
         const entry = whole.get(seq);
         if (!entry || entry.prevHash !== storedPrevHash || entry.hash !== hash || !storedEntryHashes(entry)) {

@@ -231,9 +231,10 @@ export type StoredAuditEntry = Omit<AuditEntry, 'changes'> & { changesJson: stri
 /**
  * A stored audit entry as verify checks it: the text its hash covers (the previous hash, a
  * newline, the canonical JSON of its content with `changes` as stored: audit-chain.ts), built
- * by the database; null if it could not build it.
+ * by the database; null if it could not build it; `true` where the reader hashed that text
+ * itself and it hashed to `hash`.
  */
-export type AuditHashInput = [seq: number | string, input: string | null, prevHash: string, hash: string];
+export type AuditHashInput = [seq: number | string, input: string | null | true, prevHash: string, hash: string];
 
 /** The audit chain and the event outbox, appended to inside the change's own transaction. */
 export interface JournalRepository {

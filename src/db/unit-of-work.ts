@@ -71,6 +71,13 @@ export class KyselyUnitOfWork implements UnitOfWork {
       this.read = read;
       return;
     }
+    if ('close' in hot) {
+      const closeDb = handle.close;
+      handle.close = async () => {
+        await hot.close();
+        await closeDb();
+      };
+    }
     this.read = {
       ...read, models: guard(hot.models), versions: guard(hot.versions), aliases: guard(hot.aliases), tokens: guard(hot.tokens),
       journal: guard(hot.journal),
