@@ -55,6 +55,8 @@ describe('audit verify on SQLite worker threads', () => {
     } finally {
       await pages.close();
     }
+    // Closed, they start no worker again: the caller reads.
+    await expect(pages.read(1000, 3)).rejects.toBeInstanceOf(PageReadersUnavailable);
   });
 
   it('verifies a long chain, and names an entry altered past the first 200,000', async () => {

@@ -94,9 +94,11 @@ function source(db: SQLite.Database, writes: WriteCount): HotSource {
 
 /**
  * Where in the chain verify's pages start to be read on worker threads: the workers take
- * 80-150 ms to start on this machine, more than they save on a shorter chain (100,000
- * entries verified at 250-290k entries/s with workers started for each verify, against
- * 308-369k without; 1,000,000 at 472-579k against 291-335k: bench/README.md, item 60).
+ * 80-150 ms to start on this machine, more than they save on a short chain (100,000 entries
+ * read on workers started for each verify, without hashing there, verified at 250-290k
+ * entries/s against 308-369k; 1,000,000 from here, hashed there, 339-438k against 239-344k:
+ * bench/README.md, item 60). A chain just past it starts them for a page or two; the walk
+ * never waits for them.
  */
 const PAGES_ON_WORKERS_FROM = 200_000;
 

@@ -14,6 +14,7 @@
  * connection, so a verify never waits for them to start.
  */
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AuditHashInput } from '../core/ports.js';
 
@@ -121,14 +122,17 @@ class PageWorker {
 
 export class SqlitePageReaders {
   private readonly workers: PageWorker[] = [];
-  /** Set once a worker stopped before it was ready: every read after that is the caller's. */
+  /** Set once a worker could not start, or the readers were closed: every read after that is the caller's. */
   private broken = false;
   private readonly driver: string | null;
+  private readonly file: string;
   /** Pages the workers answered. */
   served = 0;
 
   /** `sql`: the statement of `auditHashInputs` (journal-repository.ts), with its two parameters. */
-  constructor(private readonly file: string, private readonly sql: string) {
+  constructor(file: string, private readonly sql: string) {
+    // (Resolved now: a worker resolves a relative name against the directory it starts in.)
+    this.file = resolve(file);
     try {
       this.driver = createRequire(import.meta.url).resolve('better-sqlite3');
     } catch {
@@ -140,11 +144,17 @@ export class SqlitePageReaders {
   async read(afterSeq: number, limit: number): Promise<AuditHashInput[]> {
     if (this.broken || !this.driver) throw new PageReadersUnavailable('no page readers here');
     while (this.workers.length < WORKERS) {
-      this.workers.push(new PageWorker({ file: this.file, sql: this.sql, driver: this.driver }, (gone, started) => {
-        const at = this.workers.indexOf(gone);
-        if (at >= 0) this.workers.splice(at, 1);
-        if (!started) this.broken = true;
-      }));
+      try {
+        this.workers.push(new PageWorker({ file: this.file, sql: this.sql, driver: this.driver }, (gone, started) => {
+          const at = this.workers.indexOf(gone);
+          if (at >= 0) this.workers.splice(at, 1);
+          if (!started) this.broken = true;
+        }));
+      } catch (err) {
+        // (No thread to be had: the caller reads, now and from now on.)
+        this.broken = true;
+        throw new PageReadersUnavailable(String((err as Error).message));
+      }
     }
     let ready = this.workers.filter((w) => w.ready);
     if (ready.length === 0) {
@@ -161,6 +171,7 @@ export class SqlitePageReaders {
   }
 
   async close(): Promise<void> {
+    this.broken = true;
     await Promise.all(this.workers.splice(0).map((w) => w.stop()));
   }
 }
