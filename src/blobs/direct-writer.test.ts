@@ -3,12 +3,14 @@
 // ones sent whatever the chunking and size, and a refused or broken upload leaves nothing
 // behind and does not spoil the next one.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, statfs, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BlobInfo, UploadHandle } from '../core/ports.js';
+import { DirectWrites, writeDirect, writeDirectPart } from './direct-writer.js';
 import { FsBlobStore } from './fs-blob-store.js';
+import { HashWorker } from './hash-worker.js';
 
 const MiB = 1 << 20;
 const TMPFS_MAGIC = 0x01021994;
@@ -184,5 +186,84 @@ describe('session parts past the page cache', () => {
     expect(await cached.completeUpload(upload, [], { claim })).toEqual({ digest: sha(bytes), size: bytes.length });
     expect(cached.parts).toEqual({ direct: 0, cached: 3 });
     await cached.close();
+  });
+});
+
+describe('direct writes refused', () => {
+  it('a probe that fails for another reason than EINVAL sends that upload through the cache, and is tried again', async (context) => {
+    if (!(await takesDirect())) context.skip();
+    // (The probe's directory is missing: ENOENT, which says nothing of the filesystem.)
+    const scratch = join(dir, 'scratch');
+    const direct = new DirectWrites(scratch);
+    expect(await direct.open(join(dir, 'first'), 'upload')).toBeNull();
+    await mkdir(scratch);
+    const opened = await direct.open(join(dir, 'second'), 'upload');
+    expect(opened).not.toBeNull();
+    await opened!.file.close();
+  });
+
+  /** `file`, whose writes from the `from`-th on are refused as a filesystem refusing O_DIRECT would. */
+  function refusing(file: FileHandle, from: number): { handle: FileHandle; refused: () => number } {
+    let writes = 0;
+    let refused = 0;
+    const handle = new Proxy(file, {
+      get(target, key) {
+        if (key === 'writev') {
+          return (buffers: Uint8Array[], position: number) => {
+            if (++writes < from) return target.writev(buffers, position);
+            refused += 1;
+            return Promise.reject(Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL' }));
+          };
+        }
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    return { handle, refused: () => refused };
+  }
+
+  it('after the probe passed, a single upload and a part go on through the page cache, whole', async (context) => {
+    if (!(await takesDirect())) {
+      console.log(`direct-writer test: ${tmpdir()} takes no direct writes here, so none can be refused half way`);
+      context.skip();
+    }
+    const direct = new DirectWrites(dir);
+    const hasher = new HashWorker();
+    try {
+      // A single upload of 13 slabs: from its 4th on, direct writes are refused; its last is padded.
+      const bytes = randomBytes(12 * MiB + 777);
+      const path = join(dir, 'upload');
+      const opened = (await direct.open(path, 'upload'))!;
+      const { handle, refused } = refusing(opened.file, 4);
+      const tooLong = () => new Error('too long');
+      const written = await writeDirect({ ...opened, file: handle }, chunks(bytes), { maxBytes: 1 << 30, tooLong, hasher });
+      await opened.file.sync();
+      await opened.file.close();
+      direct.release(opened.slabs);
+      // (Those already under way when the first came back refused too; none after them was tried.)
+      expect(refused()).toBeGreaterThan(0);
+      expect(refused()).toBeLessThanOrEqual(8);
+      expect(written).toEqual({ size: bytes.length, hex: sha(bytes).slice(7) });
+      expect(sha(await readFile(path))).toBe(sha(bytes));
+
+      // A session's second part, written into a file that holds the first: every write refused.
+      const session = join(dir, 'session');
+      const first = randomBytes(2 * MiB);
+      const second = randomBytes(2 * MiB);
+      await writeFile(session, first);
+      const part = (await direct.open(session, 'part'))!;
+      const refusingPart = refusing(part.file, 1);
+      const stored = await writeDirectPart({ ...part, file: refusingPart.handle }, chunks(second), {
+        position: 2 * MiB, maxBytes: 2 * MiB, tooLong, checksums: { sha256: true, crc32: false }, mayWrite: () => {}, cached: null,
+      });
+      await part.file.datasync();
+      await part.file.close();
+      direct.release(part.slabs);
+      expect(refusingPart.refused()).toBeGreaterThan(0);
+      expect(stored.hash?.digest('hex')).toBe(sha(second).slice(7));
+      expect(sha(await readFile(session))).toBe(sha(Buffer.concat([first, second])));
+    } finally {
+      await hasher.close();
+    }
   });
 });

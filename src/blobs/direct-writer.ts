@@ -26,7 +26,7 @@
  * size; a part's last bytes past a whole block (the session's very end) are written through
  * the page cache instead, so the session file never changes size.
  * Where a filesystem refuses direct writes (tmpfs, say), `open` answers null and the caller
- * writes through the cache.
+ * writes through the cache; a direct write refused later goes on through the cache too.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -128,9 +128,10 @@ export class DirectWrites {
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EINVAL') return false;
-      // (Asked again next time: a full disk, say, passes.)
+      // Anything else (a full disk, say) is not an answer: this upload goes through the cache,
+      // which meets the same trouble if it lasts and reports it, and the next one asks again.
       this.accepted = null;
-      throw err;
+      return false;
     } finally {
       await rm(probe, { force: true });
     }
@@ -178,6 +179,19 @@ async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, o
   // The bytes past the last whole block, where `tail` takes them. (Typed so: `send` sets it.)
   let tailBytes = null as { bytes: Uint8Array; at: number } | null;
 
+  // Where a direct write is refused after the probe passed (EINVAL, on a filesystem that takes
+  // some and not others), the same file reopened without O_DIRECT takes that write and every
+  // one after it. (Slabs start 1 MiB apart, so the two kinds of write never share a page.)
+  let cache = null as Promise<FileHandle> | null; // (Typed so: `viaCache` sets it.)
+  const viaCache = async (bytes: Uint8Array, at: number) => writeAll(await (cache ??= reopenCached(file)), [bytes], at);
+  const write = (bytes: Uint8Array, at: number): Promise<void> => {
+    if (cache) return viaCache(bytes, at);
+    return writeAll(file, [bytes], at).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EINVAL') throw err;
+      return viaCache(bytes, at);
+    });
+  };
+
   const send = async (length: number, last: boolean) => {
     options.mayWrite?.();
     const at = position;
@@ -185,15 +199,15 @@ async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, o
     let writes: Promise<void>;
     const whole = length - (length % DIRECT_BLOCK);
     if (whole === length || !last) {
-      writes = writeAll(file, [memory.subarray(0, length)], at);
+      writes = write(memory.subarray(0, length), at);
     } else if (tail === 'pad') {
       const padded = whole + DIRECT_BLOCK;
       memory.fill(0, length, padded);
-      writes = writeAll(file, [memory.subarray(0, padded)], at);
+      writes = write(memory.subarray(0, padded), at);
     } else {
       // The bytes past the last whole block go once every direct write has ended: a buffered
       // write beside a direct one could share a page with it where pages are larger than blocks.
-      writes = whole > 0 ? writeAll(file, [memory.subarray(0, whole)], at) : Promise.resolve();
+      writes = whole > 0 ? write(memory.subarray(0, whole), at) : Promise.resolve();
       tailBytes = { bytes: memory.subarray(whole, length), at: at + whole };
     }
     writes.catch((err: unknown) => { failure ??= err; });
@@ -233,7 +247,15 @@ async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, o
   } catch (err) {
     await Promise.allSettled(busy);
     throw err;
+  } finally {
+    // (One inode: the caller's sync of `file` syncs what went through this handle too.)
+    await cache?.then((handle) => handle.close(), () => {});
   }
+}
+
+/** `file` opened again, through the page cache: the same inode, whatever its path has become. */
+async function reopenCached(file: FileHandle): Promise<FileHandle> {
+  return open(`/proc/self/fd/${file.fd}`, 'r+');
 }
 
 export interface DirectWriteOptions {
