@@ -59,6 +59,7 @@ export interface ChainVerification {
   problem: string | null;
 }
 
+/** Entries a page of verify's walk holds, unless the journal asks for another size (auditPageSize). */
 const PAGE = 5000;
 /** Pages read while one is hashed: on PostgreSQL the database builds them in parallel, in processes of its own. */
 const READ_AHEAD = 2;
@@ -92,25 +93,26 @@ export async function verifyChain(journal: JournalRepository): Promise<ChainVeri
   if (strays.count > 0) {
     return fail(strays.lowest ?? 0, `${strays.count} ${strays.count === 1 ? 'entry is' : 'entries are'} stored before entry 1, outside the chain`);
   }
-  // The pages after the one being hashed are read ahead. The walk only goes past a page of PAGE
-  // entries numbered on from the last, so each page starts PAGE entries after the one before.
+  // The pages after the one being hashed are read ahead. The walk only goes past a page of
+  // `page` entries numbered on from the last, so each page starts `page` entries after the one before.
   // A read that a failure below leaves unread must not fail unhandled.
+  const page = journal.auditPageSize ?? PAGE;
   const reads: Array<Promise<AuditHashInput[]>> = [];
-  for (let pageAfter = 0; ; pageAfter += PAGE) {
+  for (let pageAfter = 0; ; pageAfter += page) {
     while (reads.length <= READ_AHEAD) {
-      const read = journal.auditHashInputs(pageAfter + reads.length * PAGE, PAGE);
+      const read = journal.auditHashInputs(pageAfter + reads.length * page, page);
       read.catch(() => {});
       reads.push(read);
     }
-    const page = await reads.shift()!;
+    const entries = await reads.shift()!;
     // The page read again whole, once, if an entry's text from the database does not match.
     let whole: Map<number, StoredAuditEntry> | null = null;
-    for (const [storedSeq, input, storedPrevHash, hash] of page) {
+    for (const [storedSeq, input, storedPrevHash, hash] of entries) {
       const seq = Number(storedSeq);
       if (seq !== expectedSeq) return fail(expectedSeq, `entry ${expectedSeq} is missing (next stored entry is ${seq})`);
       if (storedPrevHash !== prevHash) return fail(seq, `entry ${seq} does not link to the entry before it`);
       if (input !== true && (input === null || sha256Hex(input) !== hash)) {
-        whole ??= new Map((await journal.storedAuditRange(pageAfter, page.length)).map((e) => [e.seq, e]));
+        whole ??= new Map((await journal.storedAuditRange(pageAfter, entries.length)).map((e) => [e.seq, e]));
         const entry = whole.get(seq);
         if (!entry || entry.prevHash !== storedPrevHash || entry.hash !== hash || !storedEntryHashes(entry)) {
           return fail(seq, `entry ${seq} was altered after it was written`);
@@ -121,7 +123,7 @@ export async function verifyChain(journal: JournalRepository): Promise<ChainVeri
       expectedSeq += 1;
       checked += 1;
     }
-    if (page.length < PAGE) break;
+    if (entries.length < page) break;
   }
   if (checked < before.auditSeq) return fail(checked + 1, `the chain ends at entry ${checked} but ${before.auditSeq} were written`);
   if (hashAtBefore !== before.auditHash) return fail(before.auditSeq, `entry ${before.auditSeq}'s hash does not match the recorded head`);

@@ -255,6 +255,8 @@ export interface JournalRepository {
   storedAuditRange(afterSeq: number, limit: number): Promise<StoredAuditEntry[]>;
   /** The same entries as verify hashes them, in order of seq. */
   auditHashInputs(afterSeq: number, limit: number): Promise<AuditHashInput[]>;
+  /** How many entries a page of `auditHashInputs` should ask for here; verify's default if absent. */
+  readonly auditPageSize?: number;
   /** Entries stored where the chain cannot have any (seq below 1, or none): how many, and the lowest seq among them. */
   auditBeforeChain(): Promise<{ count: number; lowest: number | null }>;
   listEvents(afterSeq: number, limit: number): Promise<OutboxEvent[]>;

@@ -111,6 +111,15 @@ const PAGES_ON_WORKERS_FROM = 200_000;
  * while the workers start, and where they cannot.
  */
 class SqliteJournalReads extends KyselyJournalRepository {
+  /**
+   * Pages of 1,000 entries, not verify's 5,000: a page read here is read at once, on this
+   * thread, so reading ahead overlaps nothing and only keeps more rows alive. The three pages
+   * held at 5,000 outlived V8's young generation and were copied into the old one, which then
+   * filled and was collected: a fifth of a first verify's time was garbage collection. Verify
+   * of 100,000 entries on a server just started, alternating: 150-205k entries/s -> 200-275k,
+   * and again in the same server 218-337k -> 487-552k; 500 and 2,000 made the same (bench/README.md, item 61).
+   */
+  readonly auditPageSize = 1000;
   private readonly range: SQLite.Statement<[number, number], AuditHashInput>;
   private readonly pages: SqlitePageReaders | null;
 
