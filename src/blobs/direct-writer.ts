@@ -133,7 +133,8 @@ export class DirectWrites {
       this.accepted = null;
       return false;
     } finally {
-      await rm(probe, { force: true });
+      // (A probe left behind is only a stray file: it must not turn the answer into a failure.)
+      await rm(probe, { force: true }).catch(() => {});
     }
   }
 }
@@ -181,14 +182,17 @@ async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, o
 
   // Where a direct write is refused after the probe passed (EINVAL, on a filesystem that takes
   // some and not others), the same file reopened without O_DIRECT takes that write and every
-  // one after it. (Slabs start 1 MiB apart, so the two kinds of write never share a page.)
+  // one after it. (Writes start on 4 KiB boundaries, so with 4 KiB pages, as on x86-64, the two
+  // kinds of write never share a page.) Where it cannot be reopened, the refusal fails the upload.
   let cache = null as Promise<FileHandle> | null; // (Typed so: `viaCache` sets it.)
   const viaCache = async (bytes: Uint8Array, at: number) => writeAll(await (cache ??= reopenCached(file)), [bytes], at);
   const write = (bytes: Uint8Array, at: number): Promise<void> => {
     if (cache) return viaCache(bytes, at);
-    return writeAll(file, [bytes], at).catch((err: NodeJS.ErrnoException) => {
+    return writeAll(file, [bytes], at).catch(async (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EINVAL') throw err;
-      return viaCache(bytes, at);
+      const reopened = await (cache ??= reopenCached(file)).catch(() => null);
+      if (!reopened) throw err;
+      return writeAll(reopened, [bytes], at);
     });
   };
 

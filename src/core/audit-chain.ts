@@ -96,7 +96,7 @@ export async function verifyChain(journal: JournalRepository): Promise<ChainVeri
   // The pages after the one being hashed are read ahead. The walk only goes past a page of
   // `page` entries numbered on from the last, so each page starts `page` entries after the one before.
   // A read that a failure below leaves unread must not fail unhandled.
-  const page = journal.auditPageSize ?? PAGE;
+  const page = Math.max(1, Math.trunc(journal.auditPageSize ?? PAGE) || PAGE);
   const reads: Array<Promise<AuditHashInput[]>> = [];
   for (let pageAfter = 0; ; pageAfter += page) {
     while (reads.length <= READ_AHEAD) {

@@ -116,8 +116,10 @@ class SqliteJournalReads extends KyselyJournalRepository {
    * thread, so reading ahead overlaps nothing and only keeps more rows alive. The three pages
    * held at 5,000 outlived V8's young generation and were copied into the old one, which then
    * filled and was collected: a fifth of a first verify's time was garbage collection. Verify
-   * of 100,000 entries on a server just started, alternating: 150-205k entries/s -> 200-275k,
-   * and again in the same server 218-337k -> 487-552k; 500 and 2,000 made the same (bench/README.md, item 61).
+   * of 100,000 entries on servers alternating on one file, first / second / third verify of
+   * each: 148-205k / 212-343k / 286-347k -> 260-267k / 515-531k / 513-544k entries/s; 500 and
+   * 2,000 made the same (bench/README.md, item 61). The pages the workers read past the first
+   * 200,000 entries are the same size: they send back only hashes and verdicts.
    */
   readonly auditPageSize = 1000;
   private readonly range: SQLite.Statement<[number, number], AuditHashInput>;
