@@ -6,6 +6,7 @@ import type { Registry } from '../../core/registry.js';
 import { presentDataset } from '../../core/services/dataset-service.js';
 import { INVENTORY_CSV_COLUMNS, inventoryCsvRow, presentInventoryRow } from '../../core/services/inventory-service.js';
 import { ctx } from '../auth.js';
+import { impactReplyBytes } from '../impact-reply.js';
 import { Digest, Name, NextPageToken, PageSize, PageToken, TagMap, replies } from '../schemas.js';
 
 const VersionParams = Type.Object({ name: Name, version: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
@@ -77,9 +78,11 @@ export function lineageRoutes(registry: Registry): FastifyPluginAsyncTypebox {
           }),
         }),
       },
-    }, async (request) => {
+    }, async (request, reply) => {
       const result = await registry.lineage.impact(request.query);
-      return { affected: result.affected, datasets: result.datasets.map(presentDataset), in_production: result.affected.filter((a) => a.stage === 'production').length };
+      const body = { affected: result.affected, datasets: result.datasets.map(presentDataset), in_production: result.affected.filter((a) => a.stage === 'production').length };
+      // The schema above still documents the reply; the bytes are written by impact-reply.ts.
+      return reply.type('application/json; charset=utf-8').send(impactReplyBytes(body) as unknown as typeof body);
     });
 
     app.get('/inventory', {
