@@ -29,15 +29,29 @@
  * writes through the cache; a direct write refused later goes on through the cache too.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { HashWorker } from './hash-worker.js';
 import { checksummer, writeAll, type Checksums, type WrittenBytes } from './stream-writer.js';
 
 const SLAB_BYTES = 1 << 20;
-/** Offsets and lengths of direct writes are multiples of this (the largest block size in common use). */
-export const DIRECT_BLOCK = 4096;
+/** `AT_PAGESZ` in the kernel's auxiliary vector. */
+const AT_PAGESZ = 6;
+/** Architectures whose auxiliary vector has 32-bit words. */
+const WORDS_32 = new Set(['arm', 'ia32', 'mips', 'mipsel', 'ppc']);
+
+/**
+ * Offsets and lengths of direct writes are multiples of this: the largest block size in
+ * common use, 4 KiB, or the kernel's page where pages are larger (64 KiB on some arm64 and
+ * ppc64 kernels). A buffered write must never share a page with a direct write under way: the
+ * direct write drops the cached page before it lands, a buffered write can read it back in
+ * with the disk's old bytes meanwhile, and writing back that page later puts them over the
+ * direct write's. Where both start on pages, the session's buffered tail and the other parts'
+ * direct writes never meet.
+ */
+export const DIRECT_BLOCK = Math.max(4096, systemPageSize());
 /** Slabs written at once by a single upload, and copies of them hashed at once: 8 MiB each. */
 const SLABS_PER_UPLOAD = 8;
 /** Slabs written at once by a part: four parts in parallel keep 16 MiB in flight, as many as one request. */
@@ -74,7 +88,8 @@ export class DirectWrites {
    */
   async open(path: string, use: 'upload' | 'part'): Promise<DirectFile | null> {
     const flag = constants.O_DIRECT;
-    if (!this.enabled || flag === undefined) return null;
+    // (Pages larger than a slab could not hold a padded tail: no such kernel is in use.)
+    if (!this.enabled || flag === undefined || DIRECT_BLOCK > SLAB_BYTES) return null;
     const slabs = this.take(use === 'upload' ? SLABS_PER_UPLOAD : SLABS_PER_PART);
     if (!slabs) return null;
     const create = use === 'upload';
@@ -182,8 +197,8 @@ async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, o
 
   // Where a direct write is refused after the probe passed (EINVAL, on a filesystem that takes
   // some and not others), the same file reopened without O_DIRECT takes that write and every
-  // one after it. (Writes start on 4 KiB boundaries, so with 4 KiB pages, as on x86-64, the two
-  // kinds of write never share a page.) Where it cannot be reopened, the refusal fails the upload.
+  // one after it. (Writes start on `DIRECT_BLOCK` boundaries, so the two kinds of write never
+  // share a page.) Where it cannot be reopened, the refusal fails the upload.
   let cache = null as Promise<FileHandle> | null; // (Typed so: `viaCache` sets it.)
   const viaCache = async (bytes: Uint8Array, at: number) => writeAll(await (cache ??= reopenCached(file)), [bytes], at);
   const write = (bytes: Uint8Array, at: number): Promise<void> => {
@@ -209,8 +224,7 @@ async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, o
       memory.fill(0, length, padded);
       writes = write(memory.subarray(0, padded), at);
     } else {
-      // The bytes past the last whole block go once every direct write has ended: a buffered
-      // write beside a direct one could share a page with it where pages are larger than blocks.
+      // The bytes past the last whole block go once every direct write of this part has ended.
       writes = whole > 0 ? write(memory.subarray(0, whole), at) : Promise.resolve();
       tailBytes = { bytes: memory.subarray(whole, length), at: at + whole };
     }
@@ -380,4 +394,33 @@ class LentDigest {
     this.release();
     if (!this.local) this.hasher.drop(this.key);
   }
+}
+
+/**
+ * The kernel's page size, read from the process's auxiliary vector (`/proc/self/auxv`). Where
+ * it cannot be read: 4 KiB on x86-64, which has no other size, and 64 KiB, the largest in
+ * common use, anywhere else.
+ */
+export function systemPageSize(auxv: () => Buffer = () => readFileSync('/proc/self/auxv'), arch: string = process.arch, little = endianness() === 'LE'): number {
+  const fallback = arch === 'x64' ? 4096 : 65536;
+  let bytes: Buffer;
+  try {
+    bytes = auxv();
+  } catch {
+    return fallback;
+  }
+  const word = WORDS_32.has(arch) ? 4 : 8;
+  const read = (at: number) => word === 4
+    ? (little ? bytes.readUInt32LE(at) : bytes.readUInt32BE(at))
+    : Number(little ? bytes.readBigUInt64LE(at) : bytes.readBigUInt64BE(at));
+  for (let at = 0; at + 2 * word <= bytes.length; at += 2 * word) {
+    const type = read(at);
+    if (type === 0) break;
+    if (type === AT_PAGESZ) {
+      const size = read(at + word);
+      // A power of two from 4 KiB to 1 GiB, or the entry is not what it should be.
+      return size >= 4096 && size <= 2 ** 30 && (size & (size - 1)) === 0 ? size : fallback;
+    }
+  }
+  return fallback;
 }
