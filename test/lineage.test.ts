@@ -53,6 +53,19 @@ describe.each(DIALECTS)('lineage, impact, inventory and dossier on $name', ({ na
       { model: 'fraud-us', version: 2, stage: 'development', aliases: ['candidate'], direct: false },
     ]);
     expect(impact.in_production).toBe(2);
+    // The reply is written as bytes (impact-reply.ts): its datasets as GET shows them, and
+    // the headers and length any JSON reply has, on GET and HEAD.
+    expect(impact.datasets).toEqual([await t.admin.getDataset('transactions', '2026-09')]);
+    const url = `${t.url}/api/v1/impact?dataset=${encodeURIComponent('transactions@2026-09')}`;
+    const headers = { authorization: `Bearer ${t.adminToken}` };
+    const got = await fetch(url, { headers });
+    const bytes = Buffer.from(await got.arrayBuffer());
+    expect(got.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(Number(got.headers.get('content-length'))).toBe(bytes.length);
+    expect(JSON.parse(bytes.toString('utf8'))).toEqual(impact);
+    const head = await fetch(url, { method: 'HEAD', headers });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get('content-length'))).toBe(bytes.length);
     const allMonths = await t.admin.impact({ dataset: 'transactions' });
     expect(allMonths.affected.map((a) => `${a.model}@${a.version}`).sort()).toEqual(['base-encoder@1', 'base-encoder@2', 'churn@1', 'fraud-eu@1', 'fraud-us@1', 'fraud-us@2']);
     // Production first, then staging, development, archived; by model name; newest version first.

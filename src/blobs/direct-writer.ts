@@ -68,6 +68,8 @@ export interface Slab {
 export interface DirectFile {
   file: FileHandle;
   slabs: Slab[];
+  /** The block its writes start and end on (`DirectWrites.block`). */
+  block: number;
 }
 
 /** Direct writes into one directory's filesystem, with the aligned slabs made for it. */
@@ -80,7 +82,7 @@ export class DirectWrites {
    * `scratchDir`: where a direct write is tried first, on the filesystem of the files written.
    * `enabled: false`: `open` always answers null.
    */
-  constructor(private readonly scratchDir: string, private readonly enabled = true) {}
+  constructor(private readonly scratchDir: string, private readonly enabled = true, readonly block = DIRECT_BLOCK) {}
 
   /**
    * Opens `path` for direct writes, with its slabs: a new file (O_EXCL) for a single upload, an
@@ -89,7 +91,7 @@ export class DirectWrites {
   async open(path: string, use: 'upload' | 'part'): Promise<DirectFile | null> {
     const flag = constants.O_DIRECT;
     // (Pages larger than a slab could not hold a padded tail: no such kernel is in use.)
-    if (!this.enabled || flag === undefined || DIRECT_BLOCK > SLAB_BYTES) return null;
+    if (!this.enabled || flag === undefined || this.block > SLAB_BYTES) return null;
     const slabs = this.take(use === 'upload' ? SLABS_PER_UPLOAD : SLABS_PER_PART);
     if (!slabs) return null;
     const create = use === 'upload';
@@ -97,7 +99,7 @@ export class DirectWrites {
     try {
       if (!(await (this.accepted ??= this.tryWrite(slabs[0]!)))) return null;
       file = await open(path, constants.O_WRONLY | flag | (create ? constants.O_CREAT | constants.O_EXCL : 0), 0o644);
-      return { file, slabs };
+      return { file, slabs, block: this.block };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
       // Refused after the file was made, on some filesystems: the caller makes it again.
@@ -136,7 +138,7 @@ export class DirectWrites {
     try {
       const file = await open(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o644);
       try {
-        await file.write(slab.memory, 0, DIRECT_BLOCK, 0);
+        await file.write(slab.memory, 0, this.block, 0);
         return true;
       } finally {
         await file.close();
@@ -155,7 +157,7 @@ export class DirectWrites {
 }
 
 interface SlabWriteOptions {
-  /** Where in the file the bytes go: a multiple of `DIRECT_BLOCK`. */
+  /** Where in the file the bytes go: a multiple of the file's block. */
   position: number;
   /** More bytes than this throw `tooLong()` as soon as they arrive. */
   maxBytes: number;
@@ -182,7 +184,7 @@ interface SlabWriteOptions {
  * slabs.
  */
 async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, options: SlabWriteOptions): Promise<number> {
-  const { file, slabs } = direct;
+  const { file, slabs, block } = direct;
   const { tail } = options;
   // Each slab's write under way, and the first failure of any.
   const busy: Array<Promise<void> | null> = slabs.map(() => null);
@@ -197,7 +199,7 @@ async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, o
 
   // Where a direct write is refused after the probe passed (EINVAL, on a filesystem that takes
   // some and not others), the same file reopened without O_DIRECT takes that write and every
-  // one after it. (Writes start on `DIRECT_BLOCK` boundaries, so the two kinds of write never
+  // one after it. (Writes start on the block, a page at least, so the two kinds of write never
   // share a page.) Where it cannot be reopened, the refusal fails the upload.
   let cache = null as Promise<FileHandle> | null; // (Typed so: `viaCache` sets it.)
   const viaCache = async (bytes: Uint8Array, at: number) => writeAll(await (cache ??= reopenCached(file)), [bytes], at);
@@ -216,11 +218,11 @@ async function writeSlabs(direct: DirectFile, body: AsyncIterable<Uint8Array>, o
     const at = position;
     position += length;
     let writes: Promise<void>;
-    const whole = length - (length % DIRECT_BLOCK);
+    const whole = length - (length % block);
     if (whole === length || !last) {
       writes = write(memory.subarray(0, length), at);
     } else if (tail === 'pad') {
-      const padded = whole + DIRECT_BLOCK;
+      const padded = whole + block;
       memory.fill(0, length, padded);
       writes = write(memory.subarray(0, padded), at);
     } else {
@@ -305,7 +307,7 @@ export async function writeDirect(direct: DirectFile, body: AsyncIterable<Uint8A
 }
 
 export interface DirectPartOptions {
-  /** Where the part starts in the session file: a multiple of `DIRECT_BLOCK`. */
+  /** Where the part starts in the session file: a multiple of the file's block. */
   position: number;
   /** More bytes than this throw `tooLong()` as soon as they arrive. */
   maxBytes: number;

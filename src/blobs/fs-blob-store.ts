@@ -25,7 +25,7 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileH
 import { join } from 'node:path';
 import { ModelgateError, errors } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ClaimBlob, StoredPart, UploadHandle } from '../core/ports.js';
-import { DIRECT_BLOCK, DirectWrites, writeDirect, writeDirectPart, type DirectFile } from './direct-writer.js';
+import { DirectWrites, writeDirect, writeDirectPart, type DirectFile } from './direct-writer.js';
 import { WrittenFileDigest } from './file-digest.js';
 import { HashAhead } from './hash-ahead.js';
 import { HashWorker } from './hash-worker.js';
@@ -57,13 +57,14 @@ export class FsBlobStore implements BlobStore {
   /**
    * `leaseMs`: how long a part writer's lease lasts unrenewed (write-log.ts). `directWrites:
    * false` writes large single uploads and session parts through the page cache too
-   * (direct-writer.ts), and hashes sessions from it.
+   * (direct-writer.ts), and hashes sessions from it. `directBlock`: the block direct writes
+   * start and end on, the kernel's page by default (tests ask for a larger page than theirs).
    */
-  constructor(private readonly root: string, options: { leaseMs?: number; directWrites?: boolean } = {}) {
+  constructor(private readonly root: string, options: { leaseMs?: number; directWrites?: boolean; directBlock?: number } = {}) {
     const directWrites = options.directWrites ?? true;
     this.tmpDir = join(root, 'tmp');
     this.uploadsDir = join(root, 'uploads');
-    this.direct = new DirectWrites(this.tmpDir, directWrites);
+    this.direct = new DirectWrites(this.tmpDir, directWrites, options.directBlock);
     this.log = new WriteLog(this.uploadsDir, options.leaseMs);
     this.ahead = new HashAhead(this.log, (id) => this.partsPath(id), this.hasher, { directReads: directWrites });
   }
@@ -177,7 +178,7 @@ export class FsBlobStore implements BlobStore {
       let direct: DirectFile | null = null;
       let file: FileHandle;
       try {
-        direct = upload.partSize % DIRECT_BLOCK === 0 ? await this.direct.open(path, 'part') : null;
+        direct = upload.partSize % this.direct.block === 0 ? await this.direct.open(path, 'part') : null;
         file = direct?.file ?? await open(path, 'r+');
         logged = true;
       } catch (err) {
@@ -190,7 +191,7 @@ export class FsBlobStore implements BlobStore {
       }
       let cached: FileHandle | null = null;
       try {
-        if (direct && expectedSize % DIRECT_BLOCK !== 0) {
+        if (direct && expectedSize % direct.block !== 0) {
           // The session's last bytes past a whole block go through the cache.
           cached = await open(path, 'r+').catch((err: NodeJS.ErrnoException) => {
             throw err.code === 'ENOENT' ? errors.uploadNotOpen(upload.id, 'completing') : err;
