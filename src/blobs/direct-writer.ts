@@ -29,19 +29,14 @@
  * writes through the cache; a direct write refused later goes on through the cache too.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { constants, readFileSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { HashWorker } from './hash-worker.js';
+import { systemPageSize } from './page-size.js';
 import { checksummer, writeAll, type Checksums, type WrittenBytes } from './stream-writer.js';
 
 const SLAB_BYTES = 1 << 20;
-/** `AT_PAGESZ` in the kernel's auxiliary vector. */
-const AT_PAGESZ = 6;
-/** Architectures whose auxiliary vector has 32-bit words. */
-const WORDS_32 = new Set(['arm', 'ia32', 'mips', 'mipsel', 'ppc']);
-
 /**
  * Offsets and lengths of direct writes are multiples of this: the largest block size in
  * common use, 4 KiB, or the kernel's page where pages are larger (64 KiB on some arm64 and
@@ -396,33 +391,4 @@ class LentDigest {
     this.release();
     if (!this.local) this.hasher.drop(this.key);
   }
-}
-
-/**
- * The kernel's page size, read from the process's auxiliary vector (`/proc/self/auxv`). Where
- * it cannot be read: 4 KiB on x86-64, which has no other size, and 64 KiB, the largest in
- * common use, anywhere else.
- */
-export function systemPageSize(auxv: () => Buffer = () => readFileSync('/proc/self/auxv'), arch: string = process.arch, little = endianness() === 'LE'): number {
-  const fallback = arch === 'x64' ? 4096 : 65536;
-  let bytes: Buffer;
-  try {
-    bytes = auxv();
-  } catch {
-    return fallback;
-  }
-  const word = WORDS_32.has(arch) ? 4 : 8;
-  const read = (at: number) => word === 4
-    ? (little ? bytes.readUInt32LE(at) : bytes.readUInt32BE(at))
-    : Number(little ? bytes.readBigUInt64LE(at) : bytes.readBigUInt64BE(at));
-  for (let at = 0; at + 2 * word <= bytes.length; at += 2 * word) {
-    const type = read(at);
-    if (type === 0) break;
-    if (type === AT_PAGESZ) {
-      const size = read(at + word);
-      // A power of two from 4 KiB to 1 GiB, or the entry is not what it should be.
-      return size >= 4096 && size <= 2 ** 30 && (size & (size - 1)) === 0 ? size : fallback;
-    }
-  }
-  return fallback;
 }
