@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { reportError } from './cli-error.js';
+import { primeHeapReuse } from './heap-primer.js';
 import { auditCommands } from './commands/audit.js';
 import { authCommands } from './commands/auth.js';
 import { blobCommands } from './commands/blobs.js';
@@ -19,6 +20,9 @@ import { modelCommands } from './commands/models.js';
 import { stageCommands } from './commands/stages.js';
 import { versionCommands } from './commands/versions.js';
 import { serveCommand } from './serve.js';
+
+// First, before the server stack or a file stream allocates: see heap-primer.ts.
+primeHeapReuse();
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
